@@ -1,0 +1,95 @@
+// zeroshot: zero-shot image classification with CLIP.
+//
+//   #include <zeroshot/zeroshot.h>
+//   auto model = zeroshot::Model::load({.repo = "openai/clip-vit-base-patch32"});
+//   auto image = zeroshot::Image::from_file("dog.jpg");
+//   std::vector<std::string> labels = {"a dog", "a cat", "a sports car"};
+//   for (const auto& [label, score] : model.classify(image, labels))
+//     std::printf("%.3f %s\n", score, label.c_str());
+//
+// Thread safety: a loaded Model is immutable; every const method may be called from any number of
+// threads at once. Copies are cheap and share the weights.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zeroshot/image.h"
+
+namespace zeroshot {
+
+inline constexpr std::string_view kDefaultRepo = "openai/clip-vit-base-patch32";
+inline constexpr std::string_view kDefaultTemplate = "a photo of {label}";
+
+struct LoadOptions {
+  // A local folder in the Hugging Face CLIPModel layout, or a hub repo id ("org/name").
+  std::string repo = std::string(kDefaultRepo);
+  // Branch, tag or commit hash, for repo ids.
+  std::string revision = "main";
+  // Threads for matrix products; 0 = all cores.
+  int threads = 0;
+};
+
+struct ClassifyOptions {
+  // Wrapped around each label; must contain "{label}" exactly once. std::nullopt = labels verbatim.
+  std::optional<std::string> prompt_template = std::string(kDefaultTemplate);
+};
+
+struct LabelScore {
+  std::string label;  // the caller's label, not the templated prompt
+  float score;        // softmax of CLIP's logits over the given labels
+};
+
+class Model {
+ public:
+  // Loads once: reads and checks the config, tokenizer and weights. Throws zeroshot::Error.
+  static Model load(const LoadOptions& options = {});
+
+  // Every label with its score, sorted by descending score; scores sum to 1.
+  std::vector<LabelScore> classify(const Image& image, std::span<const std::string> labels,
+                                   const ClassifyOptions& options = {}) const;
+  // The best label of classify().
+  std::string label(const Image& image, std::span<const std::string> labels,
+                    const ClassifyOptions& options = {}) const;
+  // Cosine similarity of the two image embeddings, in [-1, 1].
+  float similarity(const Image& a, const Image& b) const;
+
+  // L2-normalised projected embeddings ([projection_dim]).
+  std::vector<float> embed_image(const Image& image) const;
+  std::vector<float> embed_text(std::string_view text) const;
+  // CLIP token ids for text: <|startoftext|> ... <|endoftext|>, truncated to the model's positions.
+  std::vector<int> tokenize(std::string_view text) const;
+
+  int embedding_dim() const;
+  // exp(logit_scale): the factor from cosine to logits.
+  float logit_scale() const;
+  // The folder the model was loaded from.
+  const std::string& folder() const;
+
+  struct Impl;
+
+ private:
+  explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Convenience entry points: load `repo` once per process (a shared cache) and call the model.
+struct Options {
+  std::string repo = std::string(kDefaultRepo);
+  std::string revision = "main";
+  std::optional<std::string> prompt_template = std::string(kDefaultTemplate);
+};
+std::vector<LabelScore> classify(const Image& image, std::span<const std::string> labels,
+                                 const Options& options = {});
+std::string label(const Image& image, std::span<const std::string> labels,
+                  const Options& options = {});
+float similarity(const Image& a, const Image& b, const Options& options = {});
+// The process-wide cached model for these options (loaded on first use, once even under races).
+Model cached_model(const Options& options = {});
+
+}  // namespace zeroshot

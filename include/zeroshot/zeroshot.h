@@ -1,0 +1,7 @@
+// zeroshot: the umbrella header. See zeroshot/model.h for a usage example and thread safety.
+#pragma once
+
+#include "zeroshot/error.h"
+#include "zeroshot/image.h"
+#include "zeroshot/model.h"
+#include "zeroshot/version.h"

@@ -1,0 +1,7 @@
+#include "zeroshot/version.h"
+
+namespace zeroshot {
+
+const char* version() noexcept { return "0.1.0"; }
+
+}  // namespace zeroshot
