@@ -103,11 +103,13 @@ Activation parse_activation(const Reader& r, Activation fallback) {
 EncoderConfig parse_encoder(const Reader& r, const EncoderConfig& defaults) {
   EncoderConfig e;
   e.hidden_size = r.integer("hidden_size", defaults.hidden_size, 1, kMaxWidth);
-  e.intermediate_size = r.integer("intermediate_size", defaults.intermediate_size, 1, 4 * kMaxWidth);
+  e.intermediate_size =
+      r.integer("intermediate_size", defaults.intermediate_size, 1, 4 * kMaxWidth);
   e.num_layers = r.integer("num_hidden_layers", defaults.num_layers, 1, kMaxLayers);
   e.num_heads = r.integer("num_attention_heads", defaults.num_heads, 1, kMaxWidth);
   if (e.hidden_size % e.num_heads != 0) {
-    r.fail("num_attention_heads", "(" + std::to_string(e.num_heads) + ") must divide hidden_size (" +
+    r.fail("num_attention_heads", "(" + std::to_string(e.num_heads) +
+                                      ") must divide hidden_size (" +
                                       std::to_string(e.hidden_size) + ")");
   }
   double eps = r.number("layer_norm_eps", defaults.layer_norm_eps);
@@ -184,8 +186,8 @@ void parse_size(const Reader& r, const json& root, PreprocessorConfig& p) {
   if (!it->is_object()) r.fail("size", "must be an integer or {\"shortest_edge\": N}");
   Reader size_r(*it, r.source(), "size.");
   if (!size_r.find("shortest_edge")) {
-    r.fail("size", "must give \"shortest_edge\" (CLIP resizes the shortest edge); got " +
-                       it->dump());
+    r.fail("size",
+           "must give \"shortest_edge\" (CLIP resizes the shortest edge); got " + it->dump());
   }
   p.shortest_edge = size_r.integer("shortest_edge", p.shortest_edge, 1, kMaxImageSize);
 }

@@ -51,7 +51,14 @@ struct ClipConfig {
 // that do not divide the width, ...), naming the field.
 ClipConfig parse_clip_config(std::string_view json, const std::string& source);
 
-enum class Resample { kNearest = 0, kLanczos = 1, kBilinear = 2, kBicubic = 3, kBox = 4, kHamming = 5 };
+enum class Resample {
+  kNearest = 0,
+  kLanczos = 1,
+  kBilinear = 2,
+  kBicubic = 3,
+  kBox = 4,
+  kHamming = 5
+};
 
 struct PreprocessorConfig {
   bool do_resize = true;

@@ -25,13 +25,13 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo kDTypes[] = {
-    {"F32", 4, tensor::DType::kF32},    {"F16", 2, tensor::DType::kF16},
-    {"BF16", 2, tensor::DType::kBF16},  {"F64", 8, tensor::DType::kOther},
-    {"I64", 8, tensor::DType::kOther},  {"I32", 4, tensor::DType::kOther},
-    {"I16", 2, tensor::DType::kOther},  {"I8", 1, tensor::DType::kOther},
-    {"U64", 8, tensor::DType::kOther},  {"U32", 4, tensor::DType::kOther},
-    {"U16", 2, tensor::DType::kOther},  {"U8", 1, tensor::DType::kOther},
-    {"BOOL", 1, tensor::DType::kOther}, {"F8_E4M3", 1, tensor::DType::kOther},
+    {"F32", 4, tensor::DType::kF32},       {"F16", 2, tensor::DType::kF16},
+    {"BF16", 2, tensor::DType::kBF16},     {"F64", 8, tensor::DType::kOther},
+    {"I64", 8, tensor::DType::kOther},     {"I32", 4, tensor::DType::kOther},
+    {"I16", 2, tensor::DType::kOther},     {"I8", 1, tensor::DType::kOther},
+    {"U64", 8, tensor::DType::kOther},     {"U32", 4, tensor::DType::kOther},
+    {"U16", 2, tensor::DType::kOther},     {"U8", 1, tensor::DType::kOther},
+    {"BOOL", 1, tensor::DType::kOther},    {"F8_E4M3", 1, tensor::DType::kOther},
     {"F8_E5M2", 1, tensor::DType::kOther},
 };
 

@@ -14,7 +14,7 @@ enum class DType { kF32, kF16, kBF16, kOther };
 
 struct View {
   DType dtype = DType::kF32;
-  std::string dtype_name;       // as written in the file ("F32", "I64", ...), for messages
+  std::string dtype_name;  // as written in the file ("F32", "I64", ...), for messages
   std::vector<std::int64_t> shape;
   const std::byte* data = nullptr;  // may be unaligned: read with memcpy or convert
   std::size_t nbytes = 0;

@@ -25,7 +25,7 @@ namespace {
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_open_error(path, errno);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     throw Error(ErrorCode::kIo, path + ": not a regular file");
@@ -48,7 +48,7 @@ MappedFile::~MappedFile() {
 }
 
 std::string read_file(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw_open_error(path, errno);
   if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::kIo, path + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
