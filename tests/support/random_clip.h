@@ -1,0 +1,32 @@
+// Writes CLIP model folders with random weights in the Hugging Face layout, for tests of other
+// configurations and for full-size benchmarks (the real weights cannot be downloaded here).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace zeroshot::testing {
+
+enum class WeightType { kF32, kF16, kBF16 };
+
+struct RandomClipOptions {
+  // config.json contents; missing fields take Hugging Face's defaults (an empty object gives a
+  // ViT-B/32 CLIP).
+  nlohmann::json config = nlohmann::json::object();
+  // preprocessor_config.json; null = the openai repos' file (size {"shortest_edge": 224}).
+  nlohmann::json preprocessor = nullptr;
+  WeightType weight_type = WeightType::kF32;
+  std::uint64_t seed = 1;
+  // Folder whose tokenizer files (tokenizer.json, vocab.json, merges.txt, ...) are copied.
+  std::string tokenizer_from;
+};
+
+// Creates `folder` (and parents) with config.json, preprocessor_config.json, the tokenizer files
+// and model.safetensors holding every tensor of HF's CLIPModel (plus the int64 position_ids
+// buffers) with random values: N(0, 0.02) for matrices and embeddings, 1 + N(0, 0.02) for layer
+// norm weights, logit_scale = ln(100).
+void write_random_clip(const std::string& folder, const RandomClipOptions& options);
+
+}  // namespace zeroshot::testing
