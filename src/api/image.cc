@@ -1,0 +1,52 @@
+#include "zeroshot/image.h"
+
+#include <cstring>
+#include <string>
+
+#include "image/decode.h"
+#include "zeroshot/error.h"
+
+namespace zeroshot {
+namespace {
+
+std::shared_ptr<const std::uint8_t[]> share(const std::vector<std::uint8_t>& pixels) {
+  std::shared_ptr<std::uint8_t[]> copy(new std::uint8_t[pixels.size()]);
+  std::memcpy(copy.get(), pixels.data(), pixels.size());
+  return copy;
+}
+
+}  // namespace
+
+Image Image::from_file(const std::string& path, const DecodeOptions& options) {
+  image::RgbImage decoded = image::decode_file(path, options.max_pixels);
+  return Image(decoded.width, decoded.height, share(decoded.pixels));
+}
+
+Image Image::from_buffer(std::span<const std::byte> bytes, const DecodeOptions& options) {
+  image::RgbImage decoded = image::decode_buffer(bytes, options.max_pixels);
+  return Image(decoded.width, decoded.height, share(decoded.pixels));
+}
+
+Image Image::from_rgb(int width, int height, std::span<const std::uint8_t> rgb) {
+  if (width <= 0 || height <= 0) {
+    throw Error(ErrorCode::kInvalidArgument, "Image::from_rgb: size " + std::to_string(width) +
+                                                 "x" + std::to_string(height) +
+                                                 ": expected a positive width and height");
+  }
+  const std::size_t expected = static_cast<std::size_t>(width) * height * 3;
+  if (rgb.size() != expected) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "Image::from_rgb: " + std::to_string(rgb.size()) + " bytes for a " +
+                    std::to_string(width) + "x" + std::to_string(height) + " RGB image, expected " +
+                    std::to_string(expected) + " ([height, width, 3])");
+  }
+  std::shared_ptr<std::uint8_t[]> copy(new std::uint8_t[expected]);
+  std::memcpy(copy.get(), rgb.data(), expected);
+  return Image(width, height, std::move(copy));
+}
+
+std::span<const std::uint8_t> Image::rgb() const noexcept {
+  return {pixels_.get(), static_cast<std::size_t>(width_) * height_ * 3};
+}
+
+}  // namespace zeroshot

@@ -1,0 +1,261 @@
+#include "image/decode.h"
+
+#include <vips/vips.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+
+#include "zeroshot/error.h"
+
+namespace zeroshot::image {
+namespace {
+
+struct ObjectUnref {
+  void operator()(void* object) const { g_object_unref(object); }
+};
+using ImagePtr = std::unique_ptr<VipsImage, ObjectUnref>;
+using SourcePtr = std::unique_ptr<VipsSource, ObjectUnref>;
+
+struct GFree {
+  void operator()(void* memory) const { g_free(memory); }
+};
+
+// libvips keeps one process-wide error buffer: take its text and clear it so that a later failure
+// (in any thread) does not report stale messages.
+std::string take_vips_error() {
+  std::unique_ptr<char, GFree> copy(vips_error_buffer_copy());  // copies and clears
+  std::string text = copy ? copy.get() : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& c : text) {
+    if (c == '\n') c = ';';
+  }
+  return text.empty() ? "unknown libvips error" : text;
+}
+
+void ensure_vips_started() {
+  static std::once_flag once;
+  static std::string failure;
+  std::call_once(once, [] {
+    if (VIPS_INIT("zeroshot") != 0) {
+      failure = take_vips_error();
+      return;
+    }
+    // Every decode is a fresh pipeline: the operation cache would only hold on to decoded pixels.
+    vips_cache_set_max(0);
+    // Library code prints nothing: libvips' warnings (damaged data it can read past) would go to
+    // stderr; the failures that matter come back as errors. As libvips itself does for the
+    // VIPS_WARNING environment variable, the "VIPS" log domain's warnings are dropped.
+    g_log_set_handler(
+        "VIPS", G_LOG_LEVEL_WARNING, [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {},
+        nullptr);
+  });
+  if (!failure.empty()) {
+    throw Error(ErrorCode::kInternal, "libvips failed to start: " + failure);
+  }
+}
+
+[[noreturn]] void throw_decode(const std::string& name, const std::string& what) {
+  throw Error(ErrorCode::kImageDecode, name + ": cannot decode image: " + what);
+}
+
+// Interpretations that libvips must convert to sRGB (colour spaces other than grey and RGB).
+bool needs_colourspace(VipsInterpretation interpretation) {
+  switch (interpretation) {
+    case VIPS_INTERPRETATION_CMYK:
+    case VIPS_INTERPRETATION_LAB:
+    case VIPS_INTERPRETATION_LABQ:
+    case VIPS_INTERPRETATION_LABS:
+    case VIPS_INTERPRETATION_LCH:
+    case VIPS_INTERPRETATION_CMC:
+    case VIPS_INTERPRETATION_XYZ:
+    case VIPS_INTERPRETATION_YXY:
+    case VIPS_INTERPRETATION_scRGB:
+    case VIPS_INTERPRETATION_HSV:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Builds the (lazy) libvips pipeline from the loaded image to 8-bit, 3-band RGB, following PIL's
+// convert("RGB").
+ImagePtr to_rgb8(ImagePtr image, const std::string& name) {
+  VipsImage* out = nullptr;
+  // Takes the result of one libvips operation that wrote `out` (read only after the call).
+  auto step = [&](int status) {
+    if (status != 0) throw_decode(name, take_vips_error());
+    image.reset(out);
+    out = nullptr;
+  };
+  if (image->Coding != VIPS_CODING_NONE) {  // LABQ- or RAD-coded pixels
+    step(vips_image_decode(image.get(), &out));
+  }
+  if (needs_colourspace(vips_image_get_interpretation(image.get()))) {
+    // CMYK goes through an ICC transform (the embedded profile, else libvips' default CMYK
+    // profile); Pillow converts CMYK naively, so such images match the reference only closely.
+    step(vips_colourspace(image.get(), &out, VIPS_INTERPRETATION_sRGB, nullptr));
+  }
+  const VipsBandFormat format = vips_image_get_format(image.get());
+  if (format == VIPS_FORMAT_USHORT) {
+    // 16-bit samples keep their high byte (v >> 8), explicitly: libvips' cast would clamp and its
+    // colourspace conversion would scale by 255/65535 with rounding.
+    step(vips_rshift_const1(image.get(), &out, 8.0, nullptr));
+    step(vips_cast_uchar(image.get(), &out, nullptr));
+  } else if (format != VIPS_FORMAT_UCHAR) {
+    // Other sample types (signed, 32-bit, float) are clamped to 0..255, as PIL does for "I"/"F".
+    step(vips_cast_uchar(image.get(), &out, nullptr));
+  }
+  const int bands = vips_image_get_bands(image.get());
+  if (bands < 3) {
+    // Grey (+ alpha): the alpha band is dropped and the grey value replicated, as PIL's "L"/"LA"
+    // to "RGB".
+    step(vips_extract_band(image.get(), &out, 0, nullptr));
+    VipsImage* grey[3] = {image.get(), image.get(), image.get()};
+    step(vips_bandjoin(grey, &out, 3, nullptr));
+  } else if (bands > 3) {
+    // RGBA (or extra bands): alpha is dropped, not composited, as PIL's "RGBA" to "RGB".
+    step(vips_extract_band(image.get(), &out, 0, "n", 3, nullptr));
+  }
+  return image;
+}
+
+// Copies [height, width, 3] pixels from `src` into a new image with the EXIF orientation applied,
+// as PIL's ImageOps.exif_transpose (orientation 6: rotate 90 degrees clockwise, ...).
+RgbImage orient(const std::uint8_t* src, int width, int height, int orientation) {
+  const bool swap = orientation >= 5 && orientation <= 8;
+  RgbImage out;
+  out.width = swap ? height : width;
+  out.height = swap ? width : height;
+  out.pixels.resize(static_cast<std::size_t>(width) * height * 3);
+  if (orientation < 2 || orientation > 8) {
+    std::memcpy(out.pixels.data(), src, out.pixels.size());
+    return out;
+  }
+  std::uint8_t* dst = out.pixels.data();  // [out.height, out.width, 3]
+  for (int y = 0; y < out.height; ++y) {
+    for (int x = 0; x < out.width; ++x) {
+      int sx = x;
+      int sy = y;
+      switch (orientation) {
+        case 2:
+          sx = width - 1 - x;
+          break;  // mirror left-right
+        case 3:
+          sx = width - 1 - x;
+          sy = height - 1 - y;
+          break;  // rotate 180
+        case 4:
+          sy = height - 1 - y;
+          break;  // mirror top-bottom
+        case 5:
+          sx = y;
+          sy = x;
+          break;  // transpose
+        case 6:
+          sx = y;
+          sy = height - 1 - x;
+          break;  // rotate 90 clockwise
+        case 7:
+          sx = width - 1 - y;
+          sy = height - 1 - x;
+          break;  // transverse
+        case 8:
+          sx = width - 1 - y;
+          sy = x;
+          break;  // rotate 90 anticlockwise
+        default:
+          break;
+      }
+      const std::uint8_t* p = src + (static_cast<std::size_t>(sy) * width + sx) * 3;
+      dst[0] = p[0];
+      dst[1] = p[1];
+      dst[2] = p[2];
+      dst += 3;
+    }
+  }
+  return out;
+}
+
+// Header checks, then the pixels: `loaded` has only read the header so far (libvips is lazy).
+RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixels) {
+  const int width = vips_image_get_width(loaded.get());
+  const int height = vips_image_get_height(loaded.get());
+  if (width <= 0 || height <= 0) {
+    throw_decode(name, "image is " + std::to_string(width) + "x" + std::to_string(height));
+  }
+  const std::uint64_t pixels =
+      static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height);
+  if (max_pixels != 0 && pixels > max_pixels) {
+    throw Error(ErrorCode::kImageTooLarge,
+                name + ": image is " + std::to_string(width) + "x" + std::to_string(height) +
+                    " = " + std::to_string(pixels) + " pixels, above the limit of " +
+                    std::to_string(max_pixels) + " pixels (max_pixels)");
+  }
+  const int orientation = vips_image_get_orientation(loaded.get());
+  ImagePtr rgb = to_rgb8(std::move(loaded), name);
+  std::size_t size = 0;
+  std::unique_ptr<std::uint8_t, GFree> memory(
+      static_cast<std::uint8_t*>(vips_image_write_to_memory(rgb.get(), &size)));  // [h, w, 3]
+  if (!memory) throw_decode(name, take_vips_error());
+  if (size != pixels * 3 || vips_image_get_width(rgb.get()) != width ||
+      vips_image_get_height(rgb.get()) != height) {
+    throw Error(ErrorCode::kInternal, name + ": libvips produced " + std::to_string(size) +
+                                          " bytes, expected " + std::to_string(pixels * 3));
+  }
+  // Decoders report some damage as warnings after producing pixels; the error buffer must still
+  // be left clean for the next decode.
+  vips_error_clear();
+  return orient(memory.get(), width, height, orientation);
+}
+
+}  // namespace
+
+RgbImage decode_file(const std::string& path, std::uint64_t max_pixels) {
+  ensure_vips_started();
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    throw Error(ErrorCode::kImageRead, path + ": cannot read image: no such file");
+  }
+  if (std::filesystem::is_directory(status)) {
+    throw Error(ErrorCode::kImageRead, path + ": cannot read image: is a directory");
+  }
+  if (!std::ifstream(path, std::ios::binary).is_open()) {
+    throw Error(ErrorCode::kImageRead,
+                path + ": cannot read image: permission denied or unreadable");
+  }
+  // Sequential access: libvips reads only the header here and streams the pixels once, top to
+  // bottom, without keeping a decoded copy. Truncated data is an error, as it is for PIL.
+  VipsImage* loaded = nullptr;
+  if (!path.empty() && path.back() == ']') {
+    // vips_image_new_from_file would read a trailing "[...]" as load options.
+    SourcePtr source(vips_source_new_from_file(path.c_str()));
+    if (!source) throw_decode(path, take_vips_error());
+    loaded = vips_image_new_from_source(source.get(), "", "access", VIPS_ACCESS_SEQUENTIAL,
+                                        "fail_on", VIPS_FAIL_ON_TRUNCATED, nullptr);
+  } else {
+    loaded = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                      VIPS_FAIL_ON_TRUNCATED, nullptr);
+  }
+  if (loaded == nullptr) throw_decode(path, take_vips_error());
+  return finish(ImagePtr(loaded), path, max_pixels);
+}
+
+RgbImage decode_buffer(std::span<const std::byte> bytes, std::uint64_t max_pixels) {
+  ensure_vips_started();
+  const std::string name = "image buffer";
+  if (bytes.empty()) throw_decode(name, "the buffer is empty");
+  // libvips does not copy the bytes: they outlive the image, which dies inside this call.
+  VipsImage* loaded =
+      vips_image_new_from_buffer(bytes.data(), bytes.size(), "", "access", VIPS_ACCESS_SEQUENTIAL,
+                                 "fail_on", VIPS_FAIL_ON_TRUNCATED, nullptr);
+  if (loaded == nullptr) throw_decode(name, take_vips_error());
+  return finish(ImagePtr(loaded), name, max_pixels);
+}
+
+}  // namespace zeroshot::image
