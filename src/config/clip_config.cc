@@ -20,6 +20,10 @@ constexpr int kMaxPositions = 4096;
 constexpr int kMaxVocab = 1 << 22;
 constexpr int kMaxImageSize = 4096;
 
+bool fits_float(double d) {
+  return std::isfinite(d) && std::fabs(d) <= std::numeric_limits<float>::max();
+}
+
 class Reader {
  public:
   Reader(const json& object, std::string source, std::string prefix)
@@ -40,6 +44,13 @@ class Reader {
     const json* v = find(key);
     if (v == nullptr) return fallback;
     double d = 0;
+    if (v->is_number_unsigned()) {
+      // Read unsigned first: values above INT64_MAX would wrap if read as long long.
+      auto u = v->get<unsigned long long>();
+      if (u < static_cast<unsigned long long>(lo) || u > static_cast<unsigned long long>(hi))
+        out_of_range(key, std::to_string(u), lo, hi);
+      return static_cast<int>(u);
+    }
     if (v->is_number_integer()) {
       auto i = v->get<long long>();
       if (i < lo || i > hi) out_of_range(key, std::to_string(i), lo, hi);
@@ -59,6 +70,14 @@ class Reader {
     double d = v->get<double>();
     if (!std::isfinite(d)) fail(key, "must be finite");
     return d;
+  }
+
+  // A number that the float computations can hold: finite as a float, not only as a double
+  // (1e300 would silently become infinity).
+  float real(const std::string& key, float fallback) const {
+    double d = number(key, fallback);
+    if (!fits_float(d)) fail(key, "is " + find(key)->dump() + ", beyond the range of a float");
+    return static_cast<float>(d);
   }
 
   bool boolean(const std::string& key, bool fallback) const {
@@ -113,7 +132,9 @@ EncoderConfig parse_encoder(const Reader& r, const EncoderConfig& defaults) {
                                       std::to_string(e.hidden_size) + ")");
   }
   double eps = r.number("layer_norm_eps", defaults.layer_norm_eps);
-  if (!(eps > 0 && eps < 1)) r.fail("layer_norm_eps", "must be in (0, 1)");
+  // Checked as the float the kernels use: 1e-300 is positive as a double but 0 as a float.
+  if (!(eps > 0 && eps < 1 && static_cast<float>(eps) > 0))
+    r.fail("layer_norm_eps", "must be in (0, 1) and representable as a positive float");
   e.layer_norm_eps = static_cast<float>(eps);
   e.activation = parse_activation(r, defaults.activation);
   return e;
@@ -211,12 +232,13 @@ std::array<float, 3> parse_triple(const Reader& r, const json& root, const char*
   if (it == root.end() || it->is_null()) return fallback;
   std::array<float, 3> out{};
   if (it->is_number()) {
-    out.fill(static_cast<float>(r.number(key, 0)));
+    out.fill(r.real(key, 0));
   } else if (it->is_array() && it->size() == 3) {
     for (int i = 0; i < 3; ++i) {
       if (!(*it)[i].is_number()) r.fail(key, "must hold 3 numbers");
-      out[i] = (*it)[i].get<float>();
-      if (!std::isfinite(out[i])) r.fail(key, "must hold finite numbers");
+      const double d = (*it)[i].get<double>();
+      if (!fits_float(d)) r.fail(key, "must hold numbers within the range of a float");
+      out[i] = static_cast<float>(d);
     }
   } else {
     r.fail(key, "must be a number or a list of 3 numbers, got " + it->dump());
@@ -239,7 +261,7 @@ PreprocessorConfig parse_preprocessor_config(std::string_view text, const std::s
   p.do_center_crop = r.boolean("do_center_crop", p.do_center_crop);
   parse_crop(r, root, p);
   p.do_rescale = r.boolean("do_rescale", p.do_rescale);
-  p.rescale_factor = static_cast<float>(r.number("rescale_factor", p.rescale_factor));
+  p.rescale_factor = r.real("rescale_factor", p.rescale_factor);
   p.do_normalize = r.boolean("do_normalize", p.do_normalize);
   p.image_mean = parse_triple(r, root, "image_mean", p.image_mean, /*positive=*/false);
   p.image_std = parse_triple(r, root, "image_std", p.image_std, /*positive=*/true);
