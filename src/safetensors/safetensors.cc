@@ -13,8 +13,13 @@
 namespace zeroshot::safetensors {
 namespace {
 
-// Headers of real checkpoints are tens of kilobytes; anything this large is corrupt or hostile.
-constexpr std::uint64_t kMaxHeaderBytes = 100ull << 20;
+// Headers of real CLIP checkpoints are tens of kilobytes (HF's reader allows 100 MB, meant for
+// LLMs with tens of thousands of tensors). Parsed JSON takes up to ~10x its text in memory, so this
+// bound also bounds the memory a hostile header can make us allocate (docs/ERRORS.md).
+constexpr std::uint64_t kMaxHeaderBytes = 16ull << 20;
+// Containers may nest as {"name": {"shape": [...]}} and no deeper; refusing deeper nesting while
+// parsing keeps "[[[[..." from costing memory or time.
+constexpr int kMaxJsonDepth = 2;
 // More dimensions than any real tensor; keeps numel overflow checks simple.
 constexpr std::size_t kMaxRank = 8;
 
@@ -64,14 +69,33 @@ File File::open(const std::string& path) {
   auto bytes = file.mapping_->bytes();
   if (bytes.size() < 8) fail(path, "file is " + std::to_string(bytes.size()) + " bytes, too short");
   const std::uint64_t header_len = read_u64_le(bytes.data());
-  if (header_len > bytes.size() - 8 || header_len > kMaxHeaderBytes) {
+  if (header_len > bytes.size() - 8) {
     fail(path, "header length " + std::to_string(header_len) + " exceeds the file size " +
                    std::to_string(bytes.size()));
   }
+  if (header_len > kMaxHeaderBytes) {
+    fail(path, "header length " + std::to_string(header_len) + " exceeds the limit of " +
+                   std::to_string(kMaxHeaderBytes) + " bytes");
+  }
   const char* header_text = reinterpret_cast<const char*>(bytes.data() + 8);
-  nlohmann::json header =
-      nlohmann::json::parse(header_text, header_text + header_len, nullptr, /*allow_exceptions=*/
-                            false);
+  // Thrown from the parser callback to stop at the first too-deep container (no memory, no time
+  // spent on the rest); nlohmann's parser is exception-safe.
+  struct TooDeep {};
+  auto limit_depth = [](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    using Event = nlohmann::json::parse_event_t;
+    if ((event == Event::object_start || event == Event::array_start) && depth > kMaxJsonDepth)
+      throw TooDeep{};
+    return true;
+  };
+  nlohmann::json header;
+  bool too_deep = false;
+  try {
+    header = nlohmann::json::parse(header_text, header_text + header_len, limit_depth,
+                                   /*allow_exceptions=*/false);
+  } catch (const TooDeep&) {
+    too_deep = true;
+  }
+  if (too_deep) fail(path, "header nests deeper than {\"name\": {\"shape\": [...]}}");
   if (header.is_discarded()) fail(path, "header is not valid JSON");
   if (!header.is_object()) fail(path, "header is not a JSON object");
 
