@@ -1,0 +1,83 @@
+#include "tokenizer/pre_tokenize.h"
+
+#include <array>
+
+#include "tokenizer/unicode.h"
+
+namespace zeroshot::tokenizer {
+namespace {
+
+// Length of the contraction ('s|'t|'re|'ve|'m|'ll|'d, in this order) at `pos`, or 0.
+std::size_t contraction_length(std::string_view s, std::size_t pos) {
+  static constexpr std::array<std::string_view, 7> kContractions = {"'s", "'t",  "'re", "'ve",
+                                                                    "'m", "'ll", "'d"};
+  if (s[pos] != '\'') return 0;
+  for (std::string_view c : kContractions) {
+    if (s.substr(pos, c.size()) == c) return c.size();
+  }
+  return 0;
+}
+
+CharClass class_at(std::string_view s, std::size_t pos, std::size_t& next) {
+  next = pos;
+  return char_class(next_code_point(s, next));
+}
+
+// End of the run of characters of class `cls` that starts at `pos`.
+std::size_t run_end(std::string_view s, std::size_t pos, CharClass cls) {
+  while (pos < s.size()) {
+    std::size_t next = 0;
+    if (class_at(s, pos, next) != cls) break;
+    pos = next;
+  }
+  return pos;
+}
+
+// One match of CLIP's split pattern at `pos` (a non-space character); returns its end.
+std::size_t clip_match_end(std::string_view s, std::size_t pos) {
+  static constexpr std::array<std::string_view, 2> kSpecials = {"<|startoftext|>", "<|endoftext|>"};
+  for (std::string_view sp : kSpecials) {
+    if (s.substr(pos, sp.size()) == sp) return pos + sp.size();
+  }
+  if (std::size_t n = contraction_length(s, pos)) return pos + n;
+  std::size_t next = 0;
+  switch (class_at(s, pos, next)) {
+    case CharClass::kLetter:
+      return run_end(s, pos, CharClass::kLetter);  // [\p{L}]+
+    case CharClass::kNumber:
+      return next;  // [\p{N}]: one digit per piece
+    default:
+      return run_end(s, pos, CharClass::kOther);  // [^\s\p{L}\p{N}]+
+  }
+}
+
+// One match of GPT-2's pattern at `pos` of a whitespace-free piece; returns its end.
+std::size_t gpt2_match_end(std::string_view s, std::size_t pos) {
+  if (std::size_t n = contraction_length(s, pos)) return pos + n;
+  std::size_t next = 0;
+  return run_end(s, pos, class_at(s, pos, next));  // \p{L}+ | \p{N}+ | [^\s\p{L}\p{N}]+
+}
+
+}  // namespace
+
+bool WordSplitter::next(std::string_view& word) {
+  while (piece_pos_ >= piece_.size()) {
+    // Next CLIP piece: skip the whitespace the split removes.
+    while (pos_ < text_.size()) {
+      std::size_t next = 0;
+      if (class_at(text_, pos_, next) != CharClass::kSpace) break;
+      pos_ = next;
+    }
+    if (pos_ >= text_.size()) return false;
+    const std::size_t end = clip_match_end(text_, pos_);
+    piece_ = text_.substr(pos_, end - pos_);
+    piece_pos_ = 0;
+    pos_ = end;
+  }
+  const std::size_t end = gpt2_match_end(piece_, piece_pos_);
+  word = piece_.substr(piece_pos_, end - piece_pos_);
+  piece_pos_ = end;
+  return true;
+}
+
+}  // namespace zeroshot::tokenizer
