@@ -124,9 +124,9 @@ ImagePtr to_rgb8(ImagePtr image, const std::string& name) {
   return image;
 }
 
-// Copies [height, width, 3] pixels from `src` into a new image with the EXIF orientation applied,
-// as PIL's ImageOps.exif_transpose (orientation 6: rotate 90 degrees clockwise, ...).
-RgbImage orient(const std::uint8_t* src, int width, int height, int orientation) {
+}  // namespace
+
+RgbImage apply_exif_orientation(const std::uint8_t* src, int width, int height, int orientation) {
   const bool swap = orientation >= 5 && orientation <= 8;
   RgbImage out;
   out.width = swap ? height : width;
@@ -181,6 +181,8 @@ RgbImage orient(const std::uint8_t* src, int width, int height, int orientation)
   return out;
 }
 
+namespace {
+
 // Header checks, then the pixels: `loaded` has only read the header so far (libvips is lazy).
 RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixels) {
   const int width = vips_image_get_width(loaded.get());
@@ -210,7 +212,7 @@ RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixe
   // Decoders report some damage as warnings after producing pixels; the error buffer must still
   // be left clean for the next decode.
   vips_error_clear();
-  return orient(memory.get(), width, height, orientation);
+  return apply_exif_orientation(memory.get(), width, height, orientation);
 }
 
 }  // namespace

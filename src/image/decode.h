@@ -25,4 +25,10 @@ struct RgbImage {
 RgbImage decode_file(const std::string& path, std::uint64_t max_pixels);
 RgbImage decode_buffer(std::span<const std::byte> bytes, std::uint64_t max_pixels);
 
+// Copies [height, width, 3] pixels into a new image with EXIF orientation `orientation` (1..8)
+// undone, as PIL's ImageOps.exif_transpose: 2 mirror left-right, 3 rotate 180, 4 mirror top-bottom,
+// 5 transpose, 6 rotate 90 degrees clockwise, 7 transverse, 8 rotate 90 degrees anticlockwise.
+// Other values copy unchanged.
+RgbImage apply_exif_orientation(const std::uint8_t* rgb, int width, int height, int orientation);
+
 }  // namespace zeroshot::image

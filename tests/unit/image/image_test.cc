@@ -70,6 +70,64 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
+std::uint32_t crc32(const std::uint8_t* p, std::size_t n) {
+  std::uint32_t crc = 0xffffffffu;
+  for (std::size_t i = 0; i < n; ++i) {
+    crc ^= p[i];
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return crc ^ 0xffffffffu;
+}
+
+void put_be32(std::vector<std::uint8_t>& v, std::uint32_t x) {
+  for (int s = 24; s >= 0; s -= 8) v.push_back(static_cast<std::uint8_t>(x >> s));
+}
+
+// A PNG written by hand (PNG spec): signature, IHDR declaring width x height with `bit_depth` and
+// `color_type`, one IDAT holding `idat` verbatim, IEND.
+std::vector<std::byte> make_png(std::uint32_t width, std::uint32_t height, std::uint8_t bit_depth,
+                                std::uint8_t color_type, const std::vector<std::uint8_t>& idat) {
+  std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
+    put_be32(out, static_cast<std::uint32_t>(data.size()));
+    std::vector<std::uint8_t> body(type, type + 4);
+    body.insert(body.end(), data.begin(), data.end());
+    out.insert(out.end(), body.begin(), body.end());
+    put_be32(out, crc32(body.data(), body.size()));
+  };
+  std::vector<std::uint8_t> ihdr;
+  put_be32(ihdr, width);
+  put_be32(ihdr, height);
+  ihdr.insert(ihdr.end(), {bit_depth, color_type, 0, 0, 0});  // deflate, no filter, no interlace
+  chunk("IHDR", ihdr);
+  chunk("IDAT", idat);
+  chunk("IEND", {});
+  std::vector<std::byte> bytes(out.size());
+  std::transform(out.begin(), out.end(), bytes.begin(),
+                 [](std::uint8_t c) { return std::byte(c); });
+  return bytes;
+}
+
+// A zlib stream (RFC 1950) holding `data` in one stored (uncompressed) deflate block.
+std::vector<std::uint8_t> zlib_stored(const std::vector<std::uint8_t>& data) {
+  std::vector<std::uint8_t> z = {0x78, 0x01, 0x01};  // header; final stored block
+  const auto len = static_cast<std::uint16_t>(data.size());
+  z.insert(z.end(), {static_cast<std::uint8_t>(len), static_cast<std::uint8_t>(len >> 8),
+                     static_cast<std::uint8_t>(~len), static_cast<std::uint8_t>(~len >> 8)});
+  z.insert(z.end(), data.begin(), data.end());
+  std::uint32_t a = 1, b = 0;  // Adler-32
+  for (std::uint8_t c : data) {
+    a = (a + c) % 65521;
+    b = (b + a) % 65521;
+  }
+  put_be32(z, (b << 16) | a);
+  return z;
+}
+
+std::vector<std::byte> png_header_only(std::uint32_t width, std::uint32_t height) {
+  return make_png(width, height, 8, 2, {0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
+}
+
 int python_floor_half(int v) { return static_cast<int>(std::floor(v / 2.0)); }
 
 // Every reference image: decode, resize, crop, normalise, compared with what Pillow + HF produced.
@@ -195,6 +253,50 @@ TEST(ImageDecode, GreyIsReplicated) {
 }
 
 // Several threads decoding and preprocessing at once produce what one thread does.
+// 16-bit samples keep their high byte: 0x01FF -> 1 and 0x80FF -> 128, where scaling by 255/65535
+// with rounding would give 2 and 129.
+TEST(ImageDecode, SixteenBitKeepsTheHighByte) {
+  // Grey, 4x1: one filter byte (0 = none), then big-endian samples.
+  const std::vector<std::byte> grey =
+      make_png(4, 1, 16, 0, zlib_stored({0, 0x01, 0xFF, 0x80, 0xFF, 0xFF, 0x00, 0x00, 0xFF}));
+  const RgbImage g = decode_buffer(grey, kMaxPixels);
+  ASSERT_EQ(g.width, 4);
+  EXPECT_EQ(g.pixels, (std::vector<std::uint8_t>{1, 1, 1, 128, 128, 128, 255, 255, 255, 0, 0, 0}));
+  // RGBA, 2x1: alpha (here 0, fully transparent) is dropped, not composited.
+  const std::vector<std::byte> rgba =
+      make_png(2, 1, 16, 6,
+               zlib_stored({0, 0x01, 0xFF, 0x80, 0xFF, 0xFE, 0x01, 0x00, 0x00,  //
+                            0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0x00, 0x00}));
+  const RgbImage c = decode_buffer(rgba, kMaxPixels);
+  ASSERT_EQ(c.width, 2);
+  EXPECT_EQ(c.pixels, (std::vector<std::uint8_t>{1, 128, 254, 0x12, 0x56, 0x9A}));
+}
+
+// The eight EXIF orientations on a 3x2 image "abc/def", as PIL's exif_transpose
+// (Image.Transpose: 2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE, 6 ROTATE_270,
+// 7 TRANSVERSE, 8 ROTATE_90).
+TEST(ImageDecode, ExifOrientations) {
+  const std::string src = "abcdef";
+  std::vector<std::uint8_t> rgb;
+  for (char ch : src) rgb.insert(rgb.end(), {std::uint8_t(ch), std::uint8_t(ch), std::uint8_t(ch)});
+  struct Case {
+    int orientation, width, height;
+    std::string pixels;
+  };
+  for (const Case& t :
+       {Case{1, 3, 2, "abcdef"}, Case{2, 3, 2, "cbafed"}, Case{3, 3, 2, "fedcba"},
+        Case{4, 3, 2, "defabc"}, Case{5, 2, 3, "adbecf"}, Case{6, 2, 3, "daebfc"},
+        Case{7, 2, 3, "fcebda"}, Case{8, 2, 3, "cfbead"}, Case{0, 3, 2, "abcdef"}}) {
+    SCOPED_TRACE(t.orientation);
+    const RgbImage out = apply_exif_orientation(rgb.data(), 3, 2, t.orientation);
+    ASSERT_EQ(out.width, t.width);
+    ASSERT_EQ(out.height, t.height);
+    std::string got;
+    for (std::size_t i = 0; i < out.pixels.size(); i += 3) got.push_back(char(out.pixels[i]));
+    EXPECT_EQ(got, t.pixels);
+  }
+}
+
 TEST(ImageDecode, ConcurrentDecodesAgree) {
   const std::vector<std::string> names = {"scene_640x480_q92.jpg", "palette_P_tRNS_200x160.png",
                                           "rgb16_200x150.png", "scene_640x480_lossy.webp"};
@@ -271,40 +373,6 @@ TEST(ImageErrors, TruncatedPngAndJpeg) {
     expect_error([&] { decode_file(path, kMaxPixels); }, ErrorCode::kImageDecode, path);
     std::filesystem::remove(path);
   }
-}
-
-// A PNG made of its signature, an IHDR declaring width x height (8-bit RGB), a tiny IDAT and IEND.
-std::vector<std::byte> png_header_only(std::uint32_t width, std::uint32_t height) {
-  std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  auto crc32 = [](const std::uint8_t* p, std::size_t n) {
-    std::uint32_t crc = 0xffffffffu;
-    for (std::size_t i = 0; i < n; ++i) {
-      crc ^= p[i];
-      for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-    }
-    return crc ^ 0xffffffffu;
-  };
-  auto be32 = [](std::vector<std::uint8_t>& v, std::uint32_t x) {
-    for (int s = 24; s >= 0; s -= 8) v.push_back(static_cast<std::uint8_t>(x >> s));
-  };
-  auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
-    be32(out, static_cast<std::uint32_t>(data.size()));
-    std::vector<std::uint8_t> body(type, type + 4);
-    body.insert(body.end(), data.begin(), data.end());
-    out.insert(out.end(), body.begin(), body.end());
-    be32(out, crc32(body.data(), body.size()));
-  };
-  std::vector<std::uint8_t> ihdr;
-  be32(ihdr, width);
-  be32(ihdr, height);
-  ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});  // 8-bit, RGB, deflate, no filter, no interlace
-  chunk("IHDR", ihdr);
-  chunk("IDAT", {0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
-  chunk("IEND", {});
-  std::vector<std::byte> bytes(out.size());
-  std::transform(out.begin(), out.end(), bytes.begin(),
-                 [](std::uint8_t c) { return std::byte(c); });
-  return bytes;
 }
 
 TEST(ImageErrors, DecompressionBombIsRefusedFromTheHeader) {
