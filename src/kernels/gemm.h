@@ -1,0 +1,42 @@
+// The one matrix-product call site of the library: y = x W^T + b through oneDNN's matmul
+// (which picks the best ISA at run time). Weights are packed once, when a LinearWeights is
+// built; calls never copy or convert them.
+//
+// Thread safety: a LinearWeights is immutable after construction; `linear` may be called on the
+// same weights from many threads at once (every call uses its own stream and scratchpad).
+#pragma once
+
+#include <memory>
+#include <span>
+
+namespace zeroshot::kernels {
+
+// The weights of one torch.nn.Linear (out_features x in_features, row-major, as HF stores them)
+// plus an optional bias, in the layout oneDNN's matmul prefers.
+class LinearWeights {
+ public:
+  LinearWeights() = default;
+  // weight: [out_features, in_features] row-major; bias: [out_features] or empty (no bias).
+  // Throws zeroshot::Error(kInvalidArgument) on sizes that disagree, kInternal if oneDNN fails.
+  LinearWeights(std::span<const float> weight, int out_features, int in_features,
+                std::span<const float> bias);
+
+  int in_features() const noexcept { return in_features_; }
+  int out_features() const noexcept { return out_features_; }
+  bool empty() const noexcept { return impl_ == nullptr; }
+
+  struct Impl;  // oneDNN objects; defined in gemm.cc only
+
+ private:
+  friend void linear(const float* x, int rows, const LinearWeights& weights, float* y);
+  std::shared_ptr<const Impl> impl_;
+  int in_features_ = 0;
+  int out_features_ = 0;
+};
+
+// As torch.nn.functional.linear: y[rows, out] = x[rows, in] @ W^T + b. x and y are contiguous
+// row-major and must not overlap. rows may be any positive number (one primitive, created at
+// load with a run-time row count, serves every call).
+void linear(const float* x, int rows, const LinearWeights& weights, float* y);
+
+}  // namespace zeroshot::kernels

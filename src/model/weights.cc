@@ -1,0 +1,177 @@
+// Hugging Face CLIPModel tensor names (transformers' modeling_clip.py state dict) -> ClipWeights.
+#include "model/weights.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+
+#include "tensor/convert.h"
+#include "zeroshot/error.h"
+
+namespace zeroshot::model {
+namespace {
+
+using Shape = std::vector<std::int64_t>;
+
+class Loader {
+ public:
+  Loader(const tensor::NamedViews& views, const std::string& source)
+      : views_(views), source_(source) {}
+
+  // Records an expected tensor; `alternatives` are other accepted shapes (logit_scale: [] or [1]).
+  void expect(const std::string& name, Shape shape, std::vector<Shape> alternatives = {}) {
+    const auto it = views_.find(name);
+    if (it == views_.end()) fail("missing tensor '" + name + "'");
+    const tensor::View& view = it->second;
+    if (view.dtype == tensor::DType::kOther) {
+      fail("tensor '" + name + "' has dtype " + view.dtype_name + ", expected F32, F16 or BF16");
+    }
+    bool ok = view.shape == shape;
+    for (const Shape& alt : alternatives) ok = ok || view.shape == alt;
+    if (!ok) {
+      fail("tensor '" + name + "' has shape " + tensor::shape_string(view.shape) +
+           ", config implies " + tensor::shape_string(shape));
+    }
+  }
+
+  // Converted to float32 (names were checked by expect() first).
+  tensor::Buffer floats(const std::string& name) const {
+    try {
+      return tensor::to_f32(views_.at(name));
+    } catch (const Error& e) {
+      fail("tensor '" + name + "': " + e.what());
+    }
+  }
+
+  LayerNormWeights layer_norm(const std::string& prefix) const {
+    return {floats(prefix + ".weight"), floats(prefix + ".bias")};
+  }
+
+  kernels::LinearWeights linear(const std::string& prefix, int out, int in, bool bias) const {
+    const tensor::Buffer w = floats(prefix + ".weight");
+    tensor::Buffer b;
+    if (bias) b = floats(prefix + ".bias");
+    return kernels::LinearWeights(w.span(), out, in, b.span());
+  }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(ErrorCode::kModelInvalid, source_ + ": " + what);
+  }
+
+ private:
+  const tensor::NamedViews& views_;
+  const std::string& source_;
+};
+
+void expect_layers(Loader& loader, const std::string& prefix, const config::EncoderConfig& c) {
+  const std::int64_t h = c.hidden_size;
+  const std::int64_t inter = c.intermediate_size;
+  for (int i = 0; i < c.num_layers; ++i) {
+    const std::string p = prefix + ".encoder.layers." + std::to_string(i);
+    for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+      loader.expect(p + ".self_attn." + proj + ".weight", {h, h});
+      loader.expect(p + ".self_attn." + proj + ".bias", {h});
+    }
+    for (const char* ln : {"layer_norm1", "layer_norm2"}) {
+      loader.expect(p + "." + ln + ".weight", {h});
+      loader.expect(p + "." + ln + ".bias", {h});
+    }
+    loader.expect(p + ".mlp.fc1.weight", {inter, h});
+    loader.expect(p + ".mlp.fc1.bias", {inter});
+    loader.expect(p + ".mlp.fc2.weight", {h, inter});
+    loader.expect(p + ".mlp.fc2.bias", {h});
+  }
+}
+
+std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::string& prefix,
+                                             const config::EncoderConfig& c) {
+  const int h = c.hidden_size;
+  const std::size_t hh = static_cast<std::size_t>(h) * h;
+  std::vector<EncoderLayerWeights> layers;
+  layers.reserve(static_cast<std::size_t>(c.num_layers));
+  for (int i = 0; i < c.num_layers; ++i) {
+    const std::string p = prefix + ".encoder.layers." + std::to_string(i);
+    // Fused q/k/v: rows [0,h) = q_proj, [h,2h) = k_proj, [2h,3h) = v_proj.
+    tensor::Buffer qkv_w(3 * hh);                           // [3*hidden, hidden]
+    tensor::Buffer qkv_b(3 * static_cast<std::size_t>(h));  // [3*hidden]
+    int part = 0;
+    for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
+      const std::string name = p + ".self_attn." + proj;
+      const tensor::Buffer w = loader.floats(name + ".weight");
+      const tensor::Buffer b = loader.floats(name + ".bias");
+      std::copy(w.data(), w.data() + hh, qkv_w.data() + part * hh);
+      std::copy(b.data(), b.data() + h, qkv_b.data() + part * h);
+      ++part;
+    }
+    EncoderLayerWeights layer;
+    layer.layer_norm1 = loader.layer_norm(p + ".layer_norm1");
+    layer.qkv = kernels::LinearWeights(qkv_w.span(), 3 * h, h, qkv_b.span());
+    layer.out_proj = loader.linear(p + ".self_attn.out_proj", h, h, /*bias=*/true);
+    layer.layer_norm2 = loader.layer_norm(p + ".layer_norm2");
+    layer.fc1 = loader.linear(p + ".mlp.fc1", c.intermediate_size, h, /*bias=*/true);
+    layer.fc2 = loader.linear(p + ".mlp.fc2", h, c.intermediate_size, /*bias=*/true);
+    layers.push_back(std::move(layer));
+  }
+  return layers;
+}
+
+}  // namespace
+
+ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
+                         const std::string& source) {
+  const config::TextConfig& tc = config.text;
+  const config::VisionConfig& vc = config.vision;
+  const std::int64_t th = tc.encoder.hidden_size;
+  const std::int64_t vh = vc.encoder.hidden_size;
+  const std::int64_t proj = config.projection_dim;
+  const std::int64_t grid = vc.image_size / vc.patch_size;
+  const std::int64_t positions = grid * grid + 1;
+
+  // Everything is checked before anything is converted, so a bad file fails fast.
+  Loader loader(views, source);
+  loader.expect("text_model.embeddings.token_embedding.weight", {tc.vocab_size, th});
+  loader.expect("text_model.embeddings.position_embedding.weight",
+                {tc.max_position_embeddings, th});
+  expect_layers(loader, "text_model", tc.encoder);
+  loader.expect("text_model.final_layer_norm.weight", {th});
+  loader.expect("text_model.final_layer_norm.bias", {th});
+  loader.expect("text_projection.weight", {proj, th});
+  loader.expect("vision_model.embeddings.class_embedding", {vh});
+  loader.expect("vision_model.embeddings.patch_embedding.weight",
+                {vh, vc.num_channels, vc.patch_size, vc.patch_size});
+  loader.expect("vision_model.embeddings.position_embedding.weight", {positions, vh});
+  // "pre_layrnorm" is HF's spelling.
+  loader.expect("vision_model.pre_layrnorm.weight", {vh});
+  loader.expect("vision_model.pre_layrnorm.bias", {vh});
+  expect_layers(loader, "vision_model", vc.encoder);
+  loader.expect("vision_model.post_layernorm.weight", {vh});
+  loader.expect("vision_model.post_layernorm.bias", {vh});
+  loader.expect("visual_projection.weight", {proj, vh});
+  loader.expect("logit_scale", {}, {{1}});
+
+  ClipWeights w;
+  w.text.token_embedding = loader.floats("text_model.embeddings.token_embedding.weight");
+  w.text.position_embedding = loader.floats("text_model.embeddings.position_embedding.weight");
+  w.text.layers = load_layers(loader, "text_model", tc.encoder);
+  w.text.final_layer_norm = loader.layer_norm("text_model.final_layer_norm");
+  w.text.projection =
+      loader.linear("text_projection", config.projection_dim, tc.encoder.hidden_size, false);
+
+  const int patch_in = vc.num_channels * vc.patch_size * vc.patch_size;
+  // The conv weight [hidden, channels, patch, patch] is a [hidden, channels*patch*patch] matrix
+  // over im2col rows ordered (channel, ky, kx).
+  w.vision.patch_embedding = loader.linear("vision_model.embeddings.patch_embedding",
+                                           vc.encoder.hidden_size, patch_in, false);
+  w.vision.class_embedding = loader.floats("vision_model.embeddings.class_embedding");
+  w.vision.position_embedding = loader.floats("vision_model.embeddings.position_embedding.weight");
+  w.vision.pre_layernorm = loader.layer_norm("vision_model.pre_layrnorm");
+  w.vision.layers = load_layers(loader, "vision_model", vc.encoder);
+  w.vision.post_layernorm = loader.layer_norm("vision_model.post_layernorm");
+  w.vision.projection =
+      loader.linear("visual_projection", config.projection_dim, vc.encoder.hidden_size, false);
+
+  w.logit_scale = loader.floats("logit_scale")[0];
+  return w;
+}
+
+}  // namespace zeroshot::model
