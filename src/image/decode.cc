@@ -26,7 +26,8 @@ struct GFree {
 };
 
 // libvips keeps one process-wide error buffer: take its text and clear it so that a later failure
-// (in any thread) does not report stale messages.
+// (in any thread) does not report stale messages. Two decodes failing at the same instant may see
+// each other's text in their messages; the error codes are unaffected.
 std::string take_vips_error() {
   std::unique_ptr<char, GFree> copy(vips_error_buffer_copy());  // copies and clears
   std::string text = copy ? copy.get() : "";
@@ -226,6 +227,10 @@ RgbImage decode_file(const std::string& path, std::uint64_t max_pixels) {
   }
   if (std::filesystem::is_directory(status)) {
     throw Error(ErrorCode::kImageRead, path + ": cannot read image: is a directory");
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    // Devices and pipes could block or never end; images are files.
+    throw Error(ErrorCode::kImageRead, path + ": cannot read image: not a regular file");
   }
   if (!std::ifstream(path, std::ios::binary).is_open()) {
     throw Error(ErrorCode::kImageRead,

@@ -1,6 +1,7 @@
 #include "image/preprocess.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <limits>
@@ -63,6 +64,16 @@ ImageSize resized_size(int width, int height, int shortest_edge) {
 ImageSize output_size(int width, int height, const PreprocessParams& params) {
   check_input(width, height);
   if (params.do_resize) check_filter(params.resample);
+  if (params.do_normalize) {
+    for (int c = 0; c < 3; ++c) {
+      if (!(params.std[c] != 0.0f) || !std::isfinite(params.std[c]) ||
+          !std::isfinite(params.mean[c])) {
+        throw Error(ErrorCode::kModelInvalid,
+                    "preprocessor_config.json: image_mean/image_std channel " + std::to_string(c) +
+                        ": expected a finite mean and a finite, non-zero std");
+      }
+    }
+  }
   if (params.do_center_crop) {
     if (params.crop_height <= 0 || params.crop_width <= 0) {
       throw Error(ErrorCode::kModelInvalid, "preprocessor_config.json: crop size " +

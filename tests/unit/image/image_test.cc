@@ -447,6 +447,19 @@ TEST(ImagePreprocess, BoxHalvingAverages) {
   EXPECT_EQ(out.pixels, expected);
 }
 
+TEST(ImagePreprocess, ZeroStdIsAModelError) {
+  const std::vector<std::uint8_t> rgb(3 * 4 * 4, 7);
+  PreprocessParams p = clip_params();
+  p.std[1] = 0.0f;
+  std::vector<float> values(3 * 224 * 224);
+  expect_error([&] { preprocess(rgb.data(), 4, 4, p, values.data()); }, ErrorCode::kModelInvalid,
+               "image_std");
+}
+
+TEST(ImageErrors, NotARegularFile) {
+  expect_error([&] { decode_file("/dev/null", kMaxPixels); }, ErrorCode::kImageRead, "/dev/null");
+}
+
 TEST(ImagePreprocess, UnsupportedFilterIsAModelError) {
   const std::vector<std::uint8_t> rgb(3 * 4 * 4, 7);
   for (int resample : {0, 6, -1}) {
