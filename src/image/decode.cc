@@ -210,9 +210,6 @@ RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixe
     throw Error(ErrorCode::kInternal, name + ": libvips produced " + std::to_string(size) +
                                           " bytes, expected " + std::to_string(pixels * 3));
   }
-  // Decoders report some damage as warnings after producing pixels; the error buffer must still
-  // be left clean for the next decode.
-  vips_error_clear();
   return apply_exif_orientation(memory.get(), width, height, orientation);
 }
 
