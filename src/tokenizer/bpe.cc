@@ -46,34 +46,22 @@ BpeModel::BpeModel(Vocab vocab, std::string end_of_word_suffix, const std::strin
   }
 }
 
-int BpeModel::token_id(std::string_view token) const {
-  auto it = vocab_.find(token);
-  return it == vocab_.end() ? -1 : it->second;
-}
+int BpeModel::token_id(std::string_view token) const { return vocab_.find(token); }
 
-void BpeModel::add_merge(std::string_view left, std::string_view right, const std::string& where) {
+bool BpeModel::add_merge(std::string_view left, std::string_view right, std::string& missing) {
   const int left_id = token_id(left);
   const int right_id = token_id(right);
   std::string merged;
   merged.reserve(left.size() + right.size());
   merged.append(left).append(right);
   const int new_id = token_id(merged);
-  for (auto [token, id] : {std::pair<std::string_view, int>{left, left_id},
-                           {right, right_id},
-                           {std::string_view(merged), new_id}}) {
-    if (id < 0) {
-      throw Error(ErrorCode::kModelInvalid,
-                  where + ": merge '" + std::string(left) + " " + std::string(right) +
-                      "' uses token '" + std::string(token) + "' that is not in the vocabulary");
-    }
+  if (left_id < 0 || right_id < 0 || new_id < 0) {  // HF refuses the file too
+    missing = left_id < 0 ? std::string(left) : right_id < 0 ? std::string(right) : merged;
+    return false;
   }
-  const int rank = static_cast<int>(merges_.size());
-  merges_.insert_or_assign(pair_key(left_id, right_id), Merge{rank, new_id});
-}
-
-const BpeModel::Merge* BpeModel::find_merge(int left, int right) const {
-  auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+  const int rank = next_rank_++;
+  merges_.insert_or_assign(left_id, right_id, Merge{rank, new_id});
+  return true;
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<int>& ids) const {

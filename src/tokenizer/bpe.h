@@ -4,21 +4,15 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "tokenizer/flat_map.h"
 
 namespace zeroshot::tokenizer {
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-using Vocab = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
+using Vocab = TokenTable;
 
 // GPT-2's bytes_to_unicode(): the printable byte ranges '!'..'~', U+00A1..U+00AC and
 // U+00AE..U+00FF map to themselves, the other 68 bytes to U+0100.. in byte order. Returns the
@@ -31,10 +25,11 @@ class BpeModel {
   BpeModel(Vocab vocab, std::string end_of_word_suffix, const std::string& unk_token,
            const std::string& source);
 
-  // Registers the next merge rule (ranks follow call order). `where` locates it for errors
-  // ("merges.txt line 12"). Throws Error(kModelInvalid) when a part or the merged token is
-  // missing from the vocabulary. A repeated pair takes the later rank, as HF's HashMap collect.
-  void add_merge(std::string_view left, std::string_view right, const std::string& where);
+  // Registers the next merge rule (ranks follow call order). Returns false and sets `missing`
+  // when a part or the merged token is not in the vocabulary (HF refuses such files). A repeated
+  // pair takes the later rank, as HF's HashMap collect.
+  bool add_merge(std::string_view left, std::string_view right, std::string& missing);
+  void reserve_merges(std::size_t n) { merges_.reserve(n); }
 
   // Appends the ids of one pre-tokenized word (raw UTF-8 bytes; each byte is one byte-level
   // symbol, the last carrying the end-of-word suffix).
@@ -50,16 +45,13 @@ class BpeModel {
     int rank;
     int new_id;
   };
-  static std::uint64_t pair_key(int left, int right) {
-    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) |
-           static_cast<std::uint32_t>(right);
-  }
-  const Merge* find_merge(int left, int right) const;
+  const Merge* find_merge(int left, int right) const { return merges_.find(left, right); }
 
   Vocab vocab_;
   std::string suffix_;
-  std::unordered_map<std::uint64_t, Merge> merges_;  // (left id, right id) -> rank, merged id
-  std::array<int, 256> byte_id_{};                   // id of each byte's symbol inside a word
+  PairTable<Merge> merges_;             // (left id, right id) -> rank, merged id
+  int next_rank_ = 0;                   // rank of the next add_merge call (its index in the file)
+  std::array<int, 256> byte_id_{};      // id of each byte's symbol inside a word
   std::array<int, 256> byte_end_id_{};  // id of each byte's symbol + suffix (last of a word)
 };
 

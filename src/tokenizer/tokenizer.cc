@@ -1,11 +1,13 @@
 #include "tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/bpe.h"
+#include "tokenizer/json_load.h"
 #include "tokenizer/pre_tokenize.h"
 #include "tokenizer/unicode.h"
 #include "util/mapped_file.h"
@@ -68,25 +70,14 @@ int to_id(const nlohmann::json& v, const std::string& source, const std::string&
   return v.get<int>();
 }
 
-Vocab parse_vocab(const nlohmann::json& j, const std::string& source) {
-  if (!j.is_object()) invalid(source, "vocabulary must be a JSON object of token -> id");
-  Vocab vocab;
-  vocab.reserve(j.size());
-  for (const auto& [token, id] : j.items()) {
-    vocab.emplace(token, to_id(id, source, "vocabulary entry '" + token + "'"));
+template <typename Where>
+void add_merge_or_throw(BpeModel& bpe, std::string_view left, std::string_view right, Where where) {
+  std::string missing;
+  if (!bpe.add_merge(left, right, missing)) {
+    throw Error(ErrorCode::kModelInvalid, where() + ": merge '" + std::string(left) + " " +
+                                              std::string(right) + "' uses token '" + missing +
+                                              "' that is not in the vocabulary");
   }
-  return vocab;
-}
-
-// "left right" -> the two parts (exactly one space, as HF's merges parser requires).
-bool split_merge(std::string_view line, std::string_view& left, std::string_view& right) {
-  const std::size_t sp = line.find(' ');
-  if (sp == std::string_view::npos || line.find(' ', sp + 1) != std::string_view::npos) {
-    return false;
-  }
-  left = line.substr(0, sp);
-  right = line.substr(sp + 1);
-  return true;
 }
 
 }  // namespace
@@ -110,8 +101,9 @@ struct Tokenizer::Impl {
 };
 
 Tokenizer Tokenizer::from_tokenizer_json(std::string_view json_text, const std::string& source) {
+  TokenizerJson parsed = parse_tokenizer_json(json_text, source);
   try {
-    const auto root = nlohmann::json::parse(json_text);
+    const auto& root = parsed.rest;
     if (!root.is_object()) invalid(source, "expected a JSON object");
     if (!root.contains("model") || !root["model"].is_object()) {
       invalid(source, "missing object \"model\"");
@@ -120,39 +112,25 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view json_text, const std::
     if (model.contains("type") && model["type"] != "BPE") {
       invalid(source, "model.type must be \"BPE\", got " + model["type"].dump());
     }
-    if (!model.contains("vocab")) invalid(source, "missing model.vocab");
-    if (!model.contains("merges") || !model["merges"].is_array()) {
-      invalid(source, "missing array model.merges");
-    }
+    if (!parsed.has_vocab) invalid(source, "missing object model.vocab");
+    if (!parsed.has_merges) invalid(source, "missing array model.merges");
     auto string_or_empty = [&](const char* key) -> std::string {
       if (!model.contains(key) || model[key].is_null()) return {};
-      if (!model[key].is_string())
+      if (!model[key].is_string()) {
         invalid(source, std::string("model.") + key + " must be a string");
+      }
       return model[key].get<std::string>();
     };
     if (!string_or_empty("continuing_subword_prefix").empty()) {
       invalid(source, "model.continuing_subword_prefix is not supported (CLIP uses none)");
     }
-    BpeModel bpe(parse_vocab(model["vocab"], source + " (model.vocab)"),
-                 string_or_empty("end_of_word_suffix"), string_or_empty("unk_token"), source);
-    const auto& merges = model["merges"];
-    for (std::size_t i = 0; i < merges.size(); ++i) {
-      const auto& m = merges[i];
-      const std::string where = source + ": model.merges[" + std::to_string(i) + "]";
-      std::string_view left;
-      std::string_view right;
-      if (m.is_string()) {
-        if (!split_merge(m.get_ref<const std::string&>(), left, right)) {
-          throw Error(ErrorCode::kModelInvalid,
-                      where + ": expected \"left right\", got " + m.dump());
-        }
-      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-        left = m[0].get_ref<const std::string&>();  // newer tokenizers write [left, right]
-        right = m[1].get_ref<const std::string&>();
-      } else {
-        throw Error(ErrorCode::kModelInvalid, where + ": expected \"left right\", got " + m.dump());
-      }
-      bpe.add_merge(left, right, where);
+    BpeModel bpe(std::move(parsed.vocab), string_or_empty("end_of_word_suffix"),
+                 string_or_empty("unk_token"), source);
+    bpe.reserve_merges(parsed.merges.size());
+    for (std::size_t i = 0; i < parsed.merges.size(); ++i) {
+      const auto& [left, right] = parsed.merges[i];
+      add_merge_or_throw(bpe, left, right,
+                         [&] { return source + ": model.merges[" + std::to_string(i) + "]"; });
     }
 
     auto impl = std::make_shared<Impl>(std::move(bpe));
@@ -208,19 +186,16 @@ Tokenizer Tokenizer::from_vocab_merges(std::string_view vocab_json, std::string_
                                        const std::string& source) {
   const std::string vocab_source = source + "/vocab.json";
   const std::string merges_source = source + "/merges.txt";
-  Vocab vocab;
-  try {
-    vocab = parse_vocab(nlohmann::json::parse(vocab_json), vocab_source);
-  } catch (const nlohmann::json::exception& e) {
-    invalid(vocab_source, std::string("malformed JSON: ") + e.what());
-  }
+  Vocab vocab = parse_vocab_json(vocab_json, vocab_source);
   for (std::string_view name : {kBos, kEos}) {
-    if (vocab.find(name) == vocab.end()) {
+    if (vocab.find(name) < 0) {
       invalid(vocab_source, "missing special token " + std::string(name));
     }
   }
   // The settings HF's CLIPConverter gives the fast tokenizer built from these files.
   BpeModel bpe(std::move(vocab), "</w>", std::string(kEos), vocab_source);
+  bpe.reserve_merges(
+      static_cast<std::size_t>(std::count(merges_txt.begin(), merges_txt.end(), '\n') + 1));
   std::size_t line_no = 0;
   for (std::size_t pos = 0; pos < merges_txt.size();) {
     std::size_t end = merges_txt.find('\n', pos);
@@ -232,12 +207,12 @@ Tokenizer Tokenizer::from_vocab_merges(std::string_view vocab_json, std::string_
     if (line.empty() || line.starts_with("#version")) continue;
     std::string_view left;
     std::string_view right;
-    const std::string where = merges_source + " line " + std::to_string(line_no);
+    auto where = [&] { return merges_source + " line " + std::to_string(line_no); };
     if (!split_merge(line, left, right)) {
       throw Error(ErrorCode::kModelInvalid,
-                  where + ": expected \"left right\", got \"" + std::string(line) + "\"");
+                  where() + ": expected \"left right\", got \"" + std::string(line) + "\"");
     }
-    bpe.add_merge(left, right, where);
+    add_merge_or_throw(bpe, left, right, where);
   }
   auto impl = std::make_shared<Impl>(std::move(bpe));
   // As in CLIP's tokenizer.json: <|startoftext|> normalized=true, <|endoftext|> normalized=false.

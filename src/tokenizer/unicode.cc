@@ -118,19 +118,26 @@ CharClass char_class(char32_t cp) {
 }
 
 std::string normalize_clip(std::string_view text) {
-  // NFC, as utf8proc_NFC but with an explicit length (the text may contain NUL).
-  utf8proc_uint8_t* nfc_raw = nullptr;
-  const utf8proc_ssize_t nfc_len =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                   static_cast<utf8proc_ssize_t>(text.size()), &nfc_raw,
-                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
-  if (nfc_len < 0) {
-    throw Error(ErrorCode::kInvalidArgument,
-                std::string("text cannot be NFC-normalised: ") + utf8proc_errmsg(nfc_len));
+  // ASCII is its own NFC form: skip utf8proc's allocation for most prompts.
+  bool ascii = true;
+  for (char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  std::string_view nfc = text;
+  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> nfc_owner(nullptr, &std::free);
+  if (!ascii) {
+    // NFC, as utf8proc_NFC but with an explicit length (the text may contain NUL).
+    utf8proc_uint8_t* nfc_raw = nullptr;
+    const utf8proc_ssize_t nfc_len =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                     static_cast<utf8proc_ssize_t>(text.size()), &nfc_raw,
+                     static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+    if (nfc_len < 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string("text cannot be NFC-normalised: ") + utf8proc_errmsg(nfc_len));
+    }
+    nfc_owner.reset(nfc_raw);
+    nfc =
+        std::string_view(reinterpret_cast<const char*>(nfc_raw), static_cast<std::size_t>(nfc_len));
   }
-  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> nfc_owner(nfc_raw, &std::free);
-  const std::string_view nfc(reinterpret_cast<const char*>(nfc_raw),
-                             static_cast<std::size_t>(nfc_len));
 
   std::string out;
   out.reserve(nfc.size() + 8);
