@@ -346,9 +346,9 @@ TEST_F(TinyClip, HalfAndBFloat16WeightsAgreeWithinRoundingTolerance) {
   const auto& [ids, entry] = all[0];
   struct Case {
     tensor::DType dtype;
-    double tolerance;  // on normalised embeddings: weights rounded to 11 / 8 mantissa bits
+    double tolerance;  // normalised embeddings; measured 2e-4 (F16) and 2.4e-3 (BF16)
   };
-  for (const Case c : {Case{tensor::DType::kF16, 2e-3}, Case{tensor::DType::kBF16, 2e-2}}) {
+  for (const Case c : {Case{tensor::DType::kF16, 1e-3}, Case{tensor::DType::kBF16, 1e-2}}) {
     std::vector<std::vector<std::uint16_t>> storage;
     const ClipModel m(*config_, convert_views(file_->tensors(), c.dtype, storage),
                       "model.safetensors");
