@@ -256,6 +256,102 @@ TEST(Tokenizer, MalformedFilesThrowModelInvalid) {
                {dir.str() + "/tokenizer.json"});
 }
 
+TEST(Tokenizer, MergesAsArraysGiveSameIds) {
+  // Newer `tokenizers` versions write merges as [left, right] pairs instead of "left right".
+  auto j = nlohmann::json::parse(util::read_file(kTiny + "/tokenizer.json"));
+  for (auto& m : j["model"]["merges"]) {
+    const std::string line = m.get<std::string>();
+    const std::size_t sp = line.find(' ');
+    m = nlohmann::json::array({line.substr(0, sp), line.substr(sp + 1)});
+  }
+  const Tokenizer tok = Tokenizer::from_tokenizer_json(j.dump(), "arrays/tokenizer.json");
+  for (const Case& c : hf_cases()) {
+    EXPECT_EQ(tok.encode(c.text, 4096), c.ids) << escaped(c.text);
+  }
+}
+
+TEST(Tokenizer, MalformedVocabAndMergeEntriesThrowModelInvalid) {
+  const std::string file = "bad/tokenizer.json";
+  auto with_model = [](const std::string& model) {
+    return R"({"model": {"type": "BPE", "unk_token": "?", )" + model + "}}";
+  };
+  for (const std::string& text : {
+           with_model(R"("vocab": {"a": 0.5, "?": 1}, "merges": [])"),
+           with_model(R"("vocab": {"a": -1, "?": 1}, "merges": [])"),
+           with_model(R"("vocab": {"a": [0], "?": 1}, "merges": [])"),
+           with_model(R"("vocab": {"a": 0, "?": 1}, "merges": [3])"),
+           with_model(R"("vocab": {"a": 0, "?": 1}, "merges": [["a"]])"),
+           with_model(R"("vocab": {"a": 0, "?": 1}, "merges": [["a", "a", "a"]])"),
+           with_model(R"("vocab": {"a": 0, "?": 1}, "merges": ["a  a"])"),
+           with_model(R"("vocab": {"a": 0, "?": 1})"),
+           with_model(R"("merges": [])"),
+           std::string(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})"),
+           std::string(R"({"model": {"vocab": {"a": 0}, "merges": [)"),
+       }) {
+    SCOPED_TRACE(text);
+    expect_error([&] { Tokenizer::from_tokenizer_json(text, file); }, ErrorCode::kModelInvalid,
+                 {file});
+  }
+  expect_error([] { Tokenizer::from_vocab_merges(R"({"a": 0})", "", "dir"); },
+               ErrorCode::kModelInvalid, {"dir/vocab.json", "<|startoftext|>"});
+}
+
+// Hostile input: arbitrary bytes either fail as invalid UTF-8 or encode to in-range ids.
+TEST(Tokenizer, ArbitraryBytesNeverMisbehave) {
+  const Tokenizer& tok = json_tokenizer();
+  std::uint64_t state = 0x243F6A8885A308D3ull;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint32_t>(state >> 33);
+  };
+  int valid = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string text;
+    const int len = static_cast<int>(next() % 24);
+    for (int i = 0; i < len; ++i) {
+      if (iter % 2 == 0) {
+        text.push_back(static_cast<char>(next() & 0xFF));  // raw bytes
+      } else {
+        // A random code point (any plane, surrogates skipped), encoded by hand.
+        std::uint32_t cp = next() % 0x110000;
+        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 'x';
+        nlohmann::json::string_t utf8;
+        if (cp < 0x80) {
+          utf8 += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          utf8 += static_cast<char>(0xC0 | (cp >> 6));
+          utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+          utf8 += static_cast<char>(0xE0 | (cp >> 12));
+          utf8 += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+          utf8 += static_cast<char>(0xF0 | (cp >> 18));
+          utf8 += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+          utf8 += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+        text += utf8;
+      }
+    }
+    std::vector<int> ids;
+    try {
+      ids = tok.encode(text, 16);
+    } catch (const Error& e) {
+      ASSERT_EQ(e.code(), ErrorCode::kInvalidArgument) << escaped(text);
+      ASSERT_EQ(iter % 2, 0) << "valid UTF-8 rejected: " << e.what();
+      continue;
+    }
+    ++valid;
+    ASSERT_GE(ids.size(), 2u);
+    ASSERT_LE(ids.size(), 16u);
+    EXPECT_EQ(ids.front(), kBos);
+    EXPECT_EQ(ids.back(), kEos);
+    for (int id : ids) ASSERT_TRUE(id >= 0 && id < 49408) << id;
+  }
+  EXPECT_GT(valid, 1500);
+}
+
 TEST(Tokenizer, ConcurrentEncodeIsConsistent) {
   const auto cases = hf_cases();
   const Tokenizer tok = json_tokenizer();  // copies share the tables
