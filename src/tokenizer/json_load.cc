@@ -20,11 +20,11 @@ class Collector : public json::json_sax_t {
   bool null() override { return scalar(json(nullptr)); }
   bool boolean(bool v) override { return scalar(json(v)); }
   bool number_integer(number_integer_t v) override {
-    if (top().role == Role::kVocab) return vocab_entry(v);
+    if (in_vocab()) return vocab_entry(v);
     return scalar(json(v));
   }
   bool number_unsigned(number_unsigned_t v) override {
-    if (top().role == Role::kVocab) {
+    if (in_vocab()) {
       return vocab_entry(v > static_cast<number_unsigned_t>(std::numeric_limits<int>::max())
                              ? -1
                              : static_cast<number_integer_t>(v));
@@ -79,6 +79,7 @@ class Collector : public json::json_sax_t {
   };
 
   Frame& top() { return frames_.back(); }
+  bool in_vocab() const { return !frames_.empty() && frames_.back().role == Role::kVocab; }
 
   [[noreturn]] void fail(const std::string& what) {
     throw Error(ErrorCode::kModelInvalid, source_ + ": " + what);
@@ -194,8 +195,10 @@ bool split_merge(std::string_view line, std::string_view& left, std::string_view
 
 TokenizerJson parse_tokenizer_json(std::string_view text, const std::string& source) {
   TokenizerJson out;
-  out.vocab.reserve(1 << 16);
-  out.merges.reserve(1 << 16);
+  // CLIP's tokenizer.json has ~30 bytes per vocab entry and as many merges; the tables grow if
+  // the guess is short.
+  out.vocab.reserve(text.size() / 32);
+  out.merges.reserve(text.size() / 32);
   Collector collector(out, source, /*top_is_vocab=*/false);
   json::sax_parse(text, &collector);
   return out;
@@ -203,7 +206,7 @@ TokenizerJson parse_tokenizer_json(std::string_view text, const std::string& sou
 
 Vocab parse_vocab_json(std::string_view text, const std::string& source) {
   TokenizerJson out;
-  out.vocab.reserve(1 << 16);
+  out.vocab.reserve(text.size() / 16);  // CLIP's vocab.json: ~17 bytes per entry
   Collector collector(out, source, /*top_is_vocab=*/true);
   json::sax_parse(text, &collector);
   return std::move(out.vocab);

@@ -287,10 +287,16 @@ TEST(Tokenizer, MalformedVocabAndMergeEntriesThrowModelInvalid) {
            with_model(R"("merges": [])"),
            std::string(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})"),
            std::string(R"({"model": {"vocab": {"a": 0}, "merges": [)"),
+           std::string("6"),  // a top-level scalar (found by fuzzing: read an empty stack)
+           std::string("6\"trailing"),
        }) {
     SCOPED_TRACE(text);
     expect_error([&] { Tokenizer::from_tokenizer_json(text, file); }, ErrorCode::kModelInvalid,
                  {file});
+  }
+  for (const char* vocab : {"6", "[1]", "\"a\"", "{\"a\": {}}"}) {
+    expect_error([&] { Tokenizer::from_vocab_merges(vocab, "", "dir"); }, ErrorCode::kModelInvalid,
+                 {"dir/vocab.json"});
   }
   expect_error([] { Tokenizer::from_vocab_merges(R"({"a": 0})", "", "dir"); },
                ErrorCode::kModelInvalid, {"dir/vocab.json", "<|startoftext|>"});
