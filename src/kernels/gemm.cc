@@ -34,14 +34,34 @@ namespace {
 
 // Matmul with a run-time row count: one primitive (and one weight layout) for every batch and
 // sequence length. Weights `any` lets oneDNN choose its preferred packing for the fixed [K, N].
+dnnl::algorithm eltwise_algorithm(Activation activation) {
+  switch (activation) {
+    case Activation::kQuickGelu:
+      return dnnl::algorithm::eltwise_swish;  // x * sigmoid(alpha x), alpha = 1.702
+    case Activation::kGelu:
+      return dnnl::algorithm::eltwise_gelu_erf;
+    case Activation::kGeluTanh:
+      return dnnl::algorithm::eltwise_gelu_tanh;
+  }
+  return dnnl::algorithm::eltwise_swish;
+}
+
 dnnl::matmul::primitive_desc make_pd(const dnnl::engine& engine, memory::dim k, memory::dim n,
-                                     bool has_bias, bool packed_weights) {
+                                     bool has_bias, const LinearEpilogue& epilogue,
+                                     bool packed_weights) {
   const memory::desc src({DNNL_RUNTIME_DIM_VAL, k}, DataType::f32, Tag::ab);
   const memory::desc wei({k, n}, DataType::f32, packed_weights ? Tag::any : Tag::ba);
   const memory::desc dst({DNNL_RUNTIME_DIM_VAL, n}, DataType::f32, Tag::ab);
   dnnl::primitive_attr attr;
   // Scratch belongs to the call (passed at execute), so concurrent calls never share it.
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops ops;
+  if (epilogue.activation) {
+    const float alpha = *epilogue.activation == Activation::kQuickGelu ? 1.702f : 0.0f;
+    ops.append_eltwise(1.0f, eltwise_algorithm(*epilogue.activation), alpha, 0.0f);
+  }
+  if (epilogue.accumulate) ops.append_sum(1.0f);
+  attr.set_post_ops(ops);
   if (has_bias) {
     const memory::desc bia({1, n}, DataType::f32, Tag::ab);
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, bia, dst), attr, engine);
@@ -52,7 +72,7 @@ dnnl::matmul::primitive_desc make_pd(const dnnl::engine& engine, memory::dim k, 
 }  // namespace
 
 LinearWeights::LinearWeights(std::span<const float> weight, int out_features, int in_features,
-                             std::span<const float> bias)
+                             std::span<const float> bias, const LinearEpilogue& epilogue)
     : in_features_(in_features), out_features_(out_features) {
   if (out_features <= 0 || in_features <= 0 ||
       weight.size() != static_cast<std::size_t>(out_features) * in_features ||
@@ -69,9 +89,9 @@ LinearWeights::LinearWeights(std::span<const float> weight, int out_features, in
     const memory::dim k = in_features;
     const memory::dim n = out_features;
     try {
-      impl->pd = make_pd(impl->engine, k, n, impl->has_bias, /*packed_weights=*/true);
+      impl->pd = make_pd(impl->engine, k, n, impl->has_bias, epilogue, /*packed_weights=*/true);
     } catch (const dnnl::error&) {
-      impl->pd = make_pd(impl->engine, k, n, impl->has_bias, /*packed_weights=*/false);
+      impl->pd = make_pd(impl->engine, k, n, impl->has_bias, epilogue, /*packed_weights=*/false);
     }
     impl->primitive = dnnl::matmul(impl->pd);
 

@@ -8,6 +8,7 @@ namespace zeroshot::kernels {
 
 void layer_norm(const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
                 float* y) {
+#pragma omp parallel for if (static_cast <double>(rows) * dim > 1e5)
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<std::size_t>(r) * dim;
     float* yr = y + static_cast<std::size_t>(r) * dim;
@@ -64,46 +65,82 @@ void activate(Activation activation, float* x, std::size_t n) {
   }
 }
 
-void attention(const float* qkv, const AttentionShape& shape, bool causal, float* out) {
-  const int t = shape.tokens;
-  const int hidden = shape.hidden;
-  const int head_dim = hidden / shape.heads;
+namespace {
+
+// One head of one sequence. kt: [head_dim, tokens] scratch (K transposed so that the score loop
+// runs over contiguous keys and vectorises with every score summed in head-dimension order, as a
+// plain dot product would); p: [tokens] scratch.
+void attend_head(const float* qkv, int t, int hidden, int head_dim, int h, bool causal, float* out,
+                 float* kt, float* p) {
   const std::size_t stride = 3 * static_cast<std::size_t>(hidden);  // row stride of qkv
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  std::vector<float> q(static_cast<std::size_t>(head_dim));  // [head_dim] scaled query
-  std::vector<float> p(static_cast<std::size_t>(t));         // [tokens] scores of one query
-  for (int h = 0; h < shape.heads; ++h) {
-    const float* qh = qkv + static_cast<std::size_t>(h) * head_dim;
-    const float* kh = qh + hidden;
-    const float* vh = kh + hidden;
-    for (int i = 0; i < t; ++i) {
-      // HF: query_states = q_proj(x) * scale, then q @ k^T; masked scores get -inf-like values
-      // and vanish in the softmax, so a causal row just stops at i.
-      const float* qi = qh + i * stride;
-      for (int d = 0; d < head_dim; ++d) q[d] = qi[d] * scale;
-      const int keys = causal ? i + 1 : t;
-      float mx = -INFINITY;
-      for (int j = 0; j < keys; ++j) {
-        const float* kj = kh + j * stride;
-        float s = 0.0f;
-        for (int d = 0; d < head_dim; ++d) s += q[d] * kj[d];
-        p[j] = s;
-        mx = std::max(mx, s);
-      }
-      float sum = 0.0f;
-      for (int j = 0; j < keys; ++j) {
-        p[j] = std::exp(p[j] - mx);
-        sum += p[j];
-      }
-      const float inv = 1.0f / sum;
-      float* oi =
-          out + static_cast<std::size_t>(i) * hidden + static_cast<std::size_t>(h) * head_dim;
-      for (int d = 0; d < head_dim; ++d) oi[d] = 0.0f;
-      for (int j = 0; j < keys; ++j) {
-        const float w = p[j] * inv;
-        const float* vj = vh + j * stride;
-        for (int d = 0; d < head_dim; ++d) oi[d] += w * vj[d];
-      }
+  const float* qh = qkv + static_cast<std::size_t>(h) * head_dim;
+  const float* kh = qh + hidden;
+  const float* vh = kh + hidden;
+  for (int j = 0; j < t; ++j) {
+    for (int d = 0; d < head_dim; ++d) kt[static_cast<std::size_t>(d) * t + j] = kh[j * stride + d];
+  }
+  for (int i = 0; i < t; ++i) {
+    // HF: query_states = q_proj(x) * scale, then q @ k^T; masked scores get the most negative
+    // float and vanish in the softmax, so a causal row just stops at key i.
+    const float* qi = qh + i * stride;
+    const int keys = causal ? i + 1 : t;
+    for (int j = 0; j < keys; ++j) p[j] = 0.0f;
+    for (int d = 0; d < head_dim; ++d) {
+      const float q = qi[d] * scale;
+      const float* kd = kt + static_cast<std::size_t>(d) * t;
+      for (int j = 0; j < keys; ++j) p[j] += q * kd[j];
+    }
+    float mx = p[0];
+    for (int j = 1; j < keys; ++j) mx = std::max(mx, p[j]);
+    float sum = 0.0f;
+    for (int j = 0; j < keys; ++j) {
+      p[j] = std::exp(p[j] - mx);
+      sum += p[j];
+    }
+    const float inv = 1.0f / sum;
+    float* oi = out + static_cast<std::size_t>(i) * hidden + static_cast<std::size_t>(h) * head_dim;
+    for (int d = 0; d < head_dim; ++d) oi[d] = 0.0f;
+    for (int j = 0; j < keys; ++j) {
+      const float w = p[j] * inv;
+      const float* vj = vh + j * stride;
+      for (int d = 0; d < head_dim; ++d) oi[d] += w * vj[d];
+    }
+  }
+}
+
+}  // namespace
+
+void attention(const float* qkv, const AttentionShape& shape, bool causal, float* out) {
+  const int offsets[2] = {0, shape.tokens};
+  attention_packed(qkv, offsets, shape.hidden, shape.heads, causal, out);
+}
+
+void attention_packed(const float* qkv, std::span<const int> offsets, int hidden, int heads,
+                      bool causal, float* out) {
+  const int sequences = static_cast<int>(offsets.size()) - 1;
+  if (sequences <= 0) return;
+  const int head_dim = hidden / heads;
+  int longest = 0;
+  double work = 0;
+  for (int s = 0; s < sequences; ++s) {
+    const int t = offsets[s + 1] - offsets[s];
+    longest = std::max(longest, t);
+    work += static_cast<double>(t) * t * hidden;
+  }
+  const int tasks = sequences * heads;
+#pragma omp parallel if (work > 2e5 && tasks > 1)
+  {
+    std::vector<float> kt(static_cast<std::size_t>(head_dim) * longest);  // [head_dim, tokens]
+    std::vector<float> p(static_cast<std::size_t>(longest));              // [tokens]
+#pragma omp for schedule(dynamic)
+    for (int task = 0; task < tasks; ++task) {
+      const int s = task / heads;
+      const int h = task % heads;
+      const int t = offsets[s + 1] - offsets[s];
+      if (t <= 0) continue;
+      attend_head(qkv + static_cast<std::size_t>(offsets[s]) * 3 * hidden, t, hidden, head_dim, h,
+                  causal, out + static_cast<std::size_t>(offsets[s]) * hidden, kt.data(), p.data());
     }
   }
 }

@@ -1,9 +1,14 @@
 // Element-wise and row-wise kernels of the CLIP transformer, written to match PyTorch's float32
-// results (HF transformers' modeling_clip.py). Portable C++ (the compiler vectorises the inner
-// loops); the matrix products go through gemm.h. All functions are pure: no state, thread-safe.
+// results (HF transformers' modeling_clip.py). Portable C++ (loops are laid out so that the
+// compiler vectorises them without reassociating sums); rows and heads are spread over OpenMP
+// threads when the work is large enough. The matrix products go through gemm.h. All functions
+// are pure: no state, thread-safe.
 #pragma once
 
 #include <cstddef>
+#include <span>
+
+#include "kernels/activation.h"
 
 namespace zeroshot::kernels {
 
@@ -15,13 +20,8 @@ void layer_norm(const float* x, int rows, int dim, const float* gamma, const flo
 // Numerically stable softmax of each row, in place. x: [rows, cols].
 void softmax_rows(float* x, int rows, int cols);
 
-enum class Activation {
-  kQuickGelu,  // x * sigmoid(1.702 x)       (HF "quick_gelu", OpenAI CLIP)
-  kGelu,       // 0.5 x (1 + erf(x / sqrt 2)) (HF "gelu", exact)
-  kGeluTanh,   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (HF "gelu_new" etc.)
-};
-
-// Applies `activation` to n floats in place.
+// Applies `activation` to n floats in place (the reference loops; the model fuses activations
+// into the GEMM, see LinearEpilogue).
 void activate(Activation activation, float* x, std::size_t n);
 
 struct AttentionShape {
@@ -36,6 +36,12 @@ struct AttentionShape {
 //   qkv: [tokens, 3 * hidden] with q, k, v side by side (head h at columns h*head_dim of each);
 //   out: [tokens, hidden].
 void attention(const float* qkv, const AttentionShape& shape, bool causal, float* out);
+
+// The same for several sequences packed row after row: sequence s occupies rows
+// [offsets[s], offsets[s+1]) of qkv [rows, 3 * hidden] and out [rows, hidden]. (sequence, head)
+// pairs run in parallel (OpenMP) when there is enough work.
+void attention_packed(const float* qkv, std::span<const int> offsets, int hidden, int heads,
+                      bool causal, float* out);
 
 // im2col for a convolution with stride = kernel = patch and no padding (CLIP's patch embedding):
 // image [channels, size, size] -> patches [(size/patch)^2, channels*patch*patch], patches in

@@ -6,12 +6,9 @@
 #include <vector>
 
 #include "config/clip_config.h"
-#include "kernels/ops.h"
 #include "model/weights.h"
 
 namespace zeroshot::model {
-
-kernels::Activation to_kernel_activation(config::Activation activation);
 
 // x: [rows, hidden], updated in place through every layer:
 //   x = x + out_proj(attention(qkv(layer_norm1(x))));  x = x + fc2(act(fc1(layer_norm2(x))))

@@ -47,11 +47,12 @@ class Loader {
     return {floats(prefix + ".weight"), floats(prefix + ".bias")};
   }
 
-  kernels::LinearWeights linear(const std::string& prefix, int out, int in, bool bias) const {
+  kernels::LinearWeights linear(const std::string& prefix, int out, int in, bool bias,
+                                const kernels::LinearEpilogue& epilogue = {}) const {
     const tensor::Buffer w = floats(prefix + ".weight");
     tensor::Buffer b;
     if (bias) b = floats(prefix + ".bias");
-    return kernels::LinearWeights(w.span(), out, in, b.span());
+    return kernels::LinearWeights(w.span(), out, in, b.span(), epilogue);
   }
 
   [[noreturn]] void fail(const std::string& what) const {
@@ -106,16 +107,33 @@ std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::st
     EncoderLayerWeights layer;
     layer.layer_norm1 = loader.layer_norm(p + ".layer_norm1");
     layer.qkv = kernels::LinearWeights(qkv_w.span(), 3 * h, h, qkv_b.span());
-    layer.out_proj = loader.linear(p + ".self_attn.out_proj", h, h, /*bias=*/true);
+    // HF: hidden = residual + out_proj(...), residual + fc2(act(fc1(...))): the residual adds and
+    // the activation are fused into the GEMMs.
+    const kernels::LinearEpilogue residual{.activation = std::nullopt, .accumulate = true};
+    const kernels::LinearEpilogue activated{.activation = to_kernel_activation(c.activation),
+                                            .accumulate = false};
+    layer.out_proj = loader.linear(p + ".self_attn.out_proj", h, h, /*bias=*/true, residual);
     layer.layer_norm2 = loader.layer_norm(p + ".layer_norm2");
-    layer.fc1 = loader.linear(p + ".mlp.fc1", c.intermediate_size, h, /*bias=*/true);
-    layer.fc2 = loader.linear(p + ".mlp.fc2", h, c.intermediate_size, /*bias=*/true);
+    layer.fc1 = loader.linear(p + ".mlp.fc1", c.intermediate_size, h, /*bias=*/true, activated);
+    layer.fc2 = loader.linear(p + ".mlp.fc2", h, c.intermediate_size, /*bias=*/true, residual);
     layers.push_back(std::move(layer));
   }
   return layers;
 }
 
 }  // namespace
+
+kernels::Activation to_kernel_activation(config::Activation activation) {
+  switch (activation) {
+    case config::Activation::kQuickGelu:
+      return kernels::Activation::kQuickGelu;
+    case config::Activation::kGelu:
+      return kernels::Activation::kGelu;
+    case config::Activation::kGeluTanh:
+      return kernels::Activation::kGeluTanh;
+  }
+  return kernels::Activation::kQuickGelu;
+}
 
 ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
                          const std::string& source) {

@@ -22,10 +22,10 @@ struct LayerNormWeights {
 struct EncoderLayerWeights {
   LayerNormWeights layer_norm1;
   kernels::LinearWeights qkv;       // [3*hidden, hidden] + [3*hidden]: q rows, then k, then v
-  kernels::LinearWeights out_proj;  // [hidden, hidden] + [hidden]
+  kernels::LinearWeights out_proj;  // [hidden, hidden] + [hidden]; accumulates (residual)
   LayerNormWeights layer_norm2;
-  kernels::LinearWeights fc1;  // [intermediate, hidden] + [intermediate]
-  kernels::LinearWeights fc2;  // [hidden, intermediate] + [hidden]
+  kernels::LinearWeights fc1;  // [intermediate, hidden] + [intermediate]; then the activation
+  kernels::LinearWeights fc2;  // [hidden, intermediate] + [hidden]; accumulates (residual)
 };
 
 struct TextWeights {
@@ -58,5 +58,7 @@ struct ClipWeights {
 // or BF16". Other tensors in `views` are ignored.
 ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
                          const std::string& source);
+
+kernels::Activation to_kernel_activation(config::Activation activation);
 
 }  // namespace zeroshot::model

@@ -76,6 +76,59 @@ TEST(Linear, RejectsSizesThatDisagree) {
   EXPECT_NO_THROW(LinearWeights(w, 2, 3, std::span<const float>(b.data(), 2)));
 }
 
+double reference_activation(Activation a, double x) {
+  switch (a) {
+    case Activation::kQuickGelu:
+      return x / (1 + std::exp(-1.702 * x));
+    case Activation::kGelu:
+      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case Activation::kGeluTanh:
+      return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  }
+  return 0;
+}
+
+TEST(Linear, FusedEpiloguesMatchNaive) {
+  const int m = 19, n = 37, k = 29;
+  const auto w = random_vector(static_cast<std::size_t>(n) * k, 41);
+  const auto b = random_vector(n, 42);
+  const auto x = random_vector(static_cast<std::size_t>(m) * k, 43);
+  const auto y0 = random_vector(static_cast<std::size_t>(m) * n, 44);  // residual stream
+  const auto ref = naive_linear(x, m, w, n, k, b);
+  for (auto act : {Activation::kQuickGelu, Activation::kGelu, Activation::kGeluTanh}) {
+    for (bool accumulate : {false, true}) {
+      const LinearWeights weights(w, n, k, b, {.activation = act, .accumulate = accumulate});
+      std::vector<float> y = y0;
+      linear(x.data(), m, weights, y.data());
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        const double want = reference_activation(act, ref[i]) + (accumulate ? y0[i] : 0.0);
+        ASSERT_NEAR(y[i], want, 1e-5 * std::max(1.0, std::abs(want)))
+            << static_cast<int>(act) << " " << accumulate << " " << i;
+      }
+    }
+  }
+  // Accumulation alone: a residual connection.
+  const LinearWeights residual(w, n, k, b, {.activation = std::nullopt, .accumulate = true});
+  std::vector<float> y = y0;
+  linear(x.data(), m, residual, y.data());
+  for (std::size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref[i] + y0[i], 1e-5);
+}
+
+TEST(Attention, PackedSequencesMatchOneByOne) {
+  const int hidden = 24, heads = 3;
+  const std::vector<int> offsets{0, 5, 6, 40, 90};
+  const auto qkv = random_vector(90 * 3 * hidden, 77);
+  for (bool causal : {false, true}) {
+    std::vector<float> packed(90 * hidden, NAN), single(90 * hidden, NAN);
+    attention_packed(qkv.data(), offsets, hidden, heads, causal, packed.data());
+    for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
+      attention(qkv.data() + offsets[s] * 3 * hidden, {offsets[s + 1] - offsets[s], hidden, heads},
+                causal, single.data() + offsets[s] * hidden);
+    }
+    EXPECT_EQ(packed, single);
+  }
+}
+
 TEST(Linear, ConcurrentCallsOnSharedWeights) {
   const int n = 96, k = 80;
   const auto w = random_vector(static_cast<std::size_t>(n) * k, 7);
