@@ -1,14 +1,38 @@
-// zeroshot: command-line entry point. Each subcommand lives in its own file (cli/commands.h).
-#include <CLI/CLI.hpp>
-
+// zeroshot: command-line entry point. Each subcommand lives in its own file (see common.h).
+// Exit codes: 0 success, 2 usage errors, 1 every other failure (message on stderr).
 #include <iostream>
 
-#include "zeroshot/zeroshot.h"
+#include "common.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"zeroshot: zero-shot image classification with CLIP"};
+  CLI::App app{
+      "zeroshot: zero-shot image classification with CLIP.\n"
+      "Give an image and any labels; get back how well each label describes it."};
   app.set_version_flag("--version", zeroshot::version());
   app.require_subcommand(1);
-  CLI11_PARSE(app, argc, argv);
+  app.footer(R"(Examples:
+  zeroshot classify dog.jpg "a dog" "a cat" "a sports car"
+  zeroshot label --json dog.jpg "a dog" "a cat"
+  zeroshot similarity a.jpg b.jpg
+Models: --repo takes a local folder in the Hugging Face CLIP layout or a hub id
+(default openai/clip-vit-base-patch32), found in the Hugging Face cache (HF_HUB_CACHE).
+Run 'zeroshot SUBCOMMAND --help' for each subcommand's options and examples.)");
+  zeroshot::cli::add_classify_commands(app);
+  zeroshot::cli::add_similarity_command(app);
+  zeroshot::cli::add_embed_command(app);
+  zeroshot::cli::add_tokenize_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "successful" parse errors with exit code 0.
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const zeroshot::Error& e) {
+    std::cerr << "zeroshot: error (" << zeroshot::error_code_name(e.code()) << "): " << e.what()
+              << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "zeroshot: error: " << e.what() << "\n";
+    return 1;
+  }
   return 0;
 }

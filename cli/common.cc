@@ -1,0 +1,33 @@
+#include "common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace zeroshot::cli {
+
+void ModelFlags::add_to(CLI::App& command) {
+  command
+      .add_option("--repo", repo,
+                  "Model: a local folder in the Hugging Face CLIP layout, or a hub repo id")
+      ->capture_default_str();
+  command.add_option("--revision", revision, "Branch, tag or commit of a hub repo")
+      ->capture_default_str();
+  command.add_option("--threads", threads, "Threads for inference (0 = all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+Model ModelFlags::load() const {
+  return Model::load({.repo = repo, .revision = revision, .threads = threads});
+}
+
+void print_json(const nlohmann::json& value) {
+  const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  std::cout << value.dump(terminal ? 2 : -1, ' ', /*ensure_ascii=*/false,
+                          nlohmann::json::error_handler_t::replace)
+            << "\n";
+}
+
+}  // namespace zeroshot::cli

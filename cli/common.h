@@ -1,0 +1,33 @@
+// Shared pieces of the CLI: model flags, output helpers and the subcommand registry.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "zeroshot/zeroshot.h"
+
+namespace zeroshot::cli {
+
+// --repo and --revision, on every subcommand that loads a model.
+struct ModelFlags {
+  std::string repo = std::string(kDefaultRepo);
+  std::string revision = "main";
+  int threads = 0;
+  void add_to(CLI::App& command);
+  Model load() const;
+};
+
+// Prints a JSON value on stdout (pretty for people, one line when piped).
+void print_json(const nlohmann::json& value);
+
+// Subcommands, one file each.
+void add_classify_commands(CLI::App& app);  // classify, label
+void add_similarity_command(CLI::App& app);
+void add_embed_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_download_command(CLI::App& app);
+void add_cache_command(CLI::App& app);
+
+}  // namespace zeroshot::cli

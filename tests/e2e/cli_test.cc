@@ -1,0 +1,208 @@
+// End-to-end tests of the zeroshot CLI binary: output formats, golden numbers, exit codes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "conformance/reference.h"
+
+namespace zeroshot {
+namespace {
+
+using nlohmann::json;
+using testing::image_path;
+using testing::reference;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Result run(const std::vector<std::string>& args) {
+  static int counter = 0;
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const auto out_path = dir / ("zs_cli_out_" + tag), err_path = dir / ("zs_cli_err_" + tag);
+  std::string command = quote(ZEROSHOT_CLI);
+  for (const auto& a : args) command += " " + quote(a);
+  command += " >" + quote(out_path) + " 2>" + quote(err_path) + " </dev/null";
+  const int status = std::system(command.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    std::filesystem::remove(p);
+    return s.str();
+  };
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+const std::string kRepo = testing::tiny_clip_as_computed();
+
+TEST(Cli, ClassifyJsonMatchesReferenceForEveryImage) {
+  const auto& set = reference()["label_sets"][0];  // animals, template "a photo of {label}"
+  for (const auto& file : testing::image_files()) {
+    if (testing::pixels_differ_by_design(file)) continue;
+    SCOPED_TRACE(file);
+    std::vector<std::string> args = {"classify", "--json", "--repo", kRepo, image_path(file)};
+    for (const auto& l : set["labels"]) args.push_back(l);
+    auto r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto got = json::parse(r.out);
+    const auto& expected = testing::per_image(set, file)["classify"];
+    ASSERT_EQ(got.size(), expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i]["label"], expected[i]["label"]);
+      EXPECT_NEAR(got[i]["score"].get<double>(), expected[i]["score"].get<double>(), 1e-4);
+    }
+  }
+}
+
+TEST(Cli, EveryLabelSetThroughTheCli) {
+  const std::string file = "scene_640x480_q92.jpg";
+  for (const auto& set : reference()["label_sets"]) {
+    SCOPED_TRACE(set["name"].get<std::string>());
+    std::vector<std::string> args = {"classify", "--json", "--repo", kRepo};
+    if (set["template"].is_null())
+      args.push_back("--no-template");
+    else
+      args.insert(args.end(), {"--template", set["template"]});
+    args.push_back(image_path(file));
+    for (const auto& l : set["labels"]) args.push_back(l);
+    auto r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto got = json::parse(r.out);
+    const auto& expected = testing::per_image(set, file);
+    for (std::size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i]["score"].get<double>(), expected["classify"][i]["score"].get<double>(),
+                  1e-4);
+
+    args[0] = "label";
+    r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["label"], expected["top_label"]);
+  }
+}
+
+TEST(Cli, TextOutputIsOneLinePerLabelBestFirst) {
+  auto r = run(
+      {"classify", "--repo", kRepo, image_path("scene_640x480.png"), "a dog", "a cat", "a horse"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Reference: a cat 0.5011, a horse 0.2774, a dog 0.2215.
+  EXPECT_EQ(r.out, "0.5011  a cat\n0.2774  a horse\n0.2215  a dog\n");
+  r = run({"label", "--repo", kRepo, image_path("scene_640x480.png"), "a dog", "a cat", "a horse"});
+  EXPECT_EQ(r.out, "a cat\n");
+}
+
+TEST(Cli, SimilarityJson) {
+  for (const auto& pair : reference()["image_pairs"]) {
+    const std::string a = pair["a"], b = pair["b"];
+    if (b.find('@') != std::string::npos) continue;
+    auto r = run({"similarity", "--json", "--repo", kRepo, image_path(a), image_path(b)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NEAR(json::parse(r.out)["similarity"].get<double>(),
+                std::min(1.0, pair["cosine"].get<double>()), 1e-4)
+        << a << " ~ " << b;
+  }
+}
+
+TEST(Cli, EmbedJsonKeepsOrderAndMatchesReference) {
+  const auto& token = reference()["label_sets"][1]["tokens"][0];
+  const std::string text = token["text"];
+  auto r = run({"embed", "--json", "--repo", kRepo, "--text", text, "--image",
+                image_path("scene_640x480.png")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto got = json::parse(r.out);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0]["text"], text);
+  EXPECT_EQ(got[1]["image"], image_path("scene_640x480.png"));
+  EXPECT_LE(testing::max_abs_diff(got[0]["embedding"].get<std::vector<float>>(),
+                                  token["text_embeds_norm"]),
+            1e-4);
+  EXPECT_LE(testing::max_abs_diff(got[1]["embedding"].get<std::vector<float>>(),
+                                  testing::image_entry("scene_640x480.png")["image_embeds_norm"]),
+            1e-4);
+}
+
+TEST(Cli, TokenizeJsonMatchesHuggingFaceForEveryReferenceString) {
+  std::ifstream in(testing::kFixtures + "/reference/tokenizer-hf.json");
+  const auto cases = json::parse(in);
+  std::vector<std::string> args = {"tokenize", "--json", "--repo", kRepo, "--"};
+  for (const auto& c : cases) args.push_back(c["text"]);
+  auto r = run(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto got = json::parse(r.out);
+  ASSERT_EQ(got.size(), cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(got[i]["text"], cases[i]["text"]);
+    // The references were made with truncation off; the model's 77 positions keep the first 76
+    // ids and the end token.
+    auto expected = cases[i]["ids"].get<std::vector<int>>();
+    if (expected.size() > 77) {
+      expected.resize(77);
+      expected.back() = 49407;
+    }
+    EXPECT_EQ(got[i]["ids"].get<std::vector<int>>(), expected) << cases[i]["text"];
+  }
+}
+
+TEST(Cli, UsageErrorsExitWithTwo) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {},
+           {"classify"},
+           {"classify", "--repo", kRepo, image_path("scene_640x480.png")},
+           {"classify", "--bogus", image_path("scene_640x480.png"), "a"},
+           {"classify", "--template", "x {label}", "--no-template", "img.png", "a"},
+           {"similarity", image_path("scene_640x480.png")},
+           {"embed", "--repo", kRepo, "--json"},
+           {"frobnicate"},
+       }) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty());
+  }
+}
+
+TEST(Cli, FailuresExitWithOneAndNameTheProblem) {
+  auto r = run({"classify", "--repo", kRepo, "/nonexistent/cat.jpg", "a", "b"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/nonexistent/cat.jpg"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+
+  r = run({"classify", "--repo", "/nonexistent/model", image_path("scene_640x480.png"), "a"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/nonexistent/model"), std::string::npos) << r.err;
+
+  r = run({"classify", "--repo", kRepo, "--template", "no placeholder",
+           image_path("scene_640x480.png"), "a"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("{label}"), std::string::npos) << r.err;
+}
+
+TEST(Cli, HelpTeachesWithExamples) {
+  for (const char* sub : {"classify", "label", "similarity", "embed", "tokenize"}) {
+    auto r = run({sub, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << sub;
+    EXPECT_NE(r.out.find("Examples:"), std::string::npos) << sub << ": " << r.out;
+  }
+  auto r = run({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("classify"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zeroshot
