@@ -2,6 +2,7 @@
 #pragma once
 
 #include "zeroshot/error.h"
+#include "zeroshot/hub.h"
 #include "zeroshot/image.h"
 #include "zeroshot/model.h"
 #include "zeroshot/version.h"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 
 namespace zeroshot::util {
 
@@ -30,6 +31,52 @@ std::string hf_hub_cache() {
   if (auto cache = env("HF_HUB_CACHE")) return *cache;
   if (auto cache = env("HUGGINGFACE_HUB_CACHE")) return *cache;  // legacy name, still honoured
   return hf_home() + "/hub";
+}
+
+std::string hf_endpoint() {
+  std::string endpoint = env("HF_ENDPOINT").value_or("https://huggingface.co");
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  return endpoint;
+}
+
+namespace {
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  const auto begin = s.find_first_not_of(ws);
+  if (begin == std::string::npos) return {};
+  return s.substr(begin, s.find_last_not_of(ws) - begin + 1);
+}
+}  // namespace
+
+std::optional<std::string> hf_token() {
+  for (const char* name : {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}) {
+    if (auto token = env(name)) {
+      std::string t = trim(*token);
+      if (!t.empty()) return t;
+    }
+  }
+  const std::string path = env("HF_TOKEN_PATH").value_or(hf_home() + "/token");
+  std::ifstream in(path);
+  std::string line;
+  if (in && std::getline(in, line)) {
+    line = trim(line);
+    if (!line.empty()) return line;
+  }
+  return std::nullopt;
+}
+
+bool hf_hub_offline() { return env_flag("HF_HUB_OFFLINE") || env_flag("TRANSFORMERS_OFFLINE"); }
+
+double env_seconds(const char* name, double fallback) {
+  auto value = env(name);
+  if (!value) return fallback;
+  try {
+    size_t used = 0;
+    double seconds = std::stod(*value, &used);
+    if (used == value->size() && seconds > 0) return seconds;
+  } catch (const std::exception&) {
+  }
+  return fallback;
 }
 
 }  // namespace zeroshot::util
