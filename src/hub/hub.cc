@@ -101,7 +101,7 @@ std::string offline_hint() {
 struct FileMetadata {
   std::string commit;
   std::string etag;
-  std::optional<uint64_t> size;
+  uint64_t size = 0;
   std::string resolve_url;  // the hub URL asked (after relative redirects)
   std::string location;     // where to GET the content: the resolve URL or a CDN redirect target
 };
@@ -173,25 +173,25 @@ void download_blob(const RepoCache& cache, const Context& ctx, const std::string
                                          "' is corrupt: " + why +
                                          "; the partial file was removed, run again to retry");
   };
-  const uint64_t total = meta.size.value_or(0);
+  const uint64_t total = meta.size;
   auto report = [&](uint64_t done) {
     if (progress) progress(DownloadProgress{file, done, total});
   };
 
   uint64_t offset = file_size();
-  if (meta.size && offset > *meta.size) {
+  if (offset > total) {
     if (ftruncate(fd, 0) != 0) throw Error(ErrorCode::kIo, incomplete + ": cannot truncate");
     offset = 0;
   }
-  // As huggingface_hub: the token goes to the hub, never along to a CDN redirect target.
+  // As huggingface_hub: the token goes to the hub's host only, never to a CDN on another host.
   HttpOptions get_options = http;
-  if (meta.location != meta.resolve_url) get_options.token.reset();
-  for (int attempt = 1; !(meta.size && offset == *meta.size); ++attempt) {
+  if (origin_of(meta.location) != origin_of(meta.resolve_url)) get_options.token.reset();
+  for (int attempt = 1; offset != total; ++attempt) {
     report(offset);
     DownloadResult result = http_download(meta.location, get_options, fd, offset, report);
     offset = file_size();
     const long status = result.response.status;
-    if (status == 416 && meta.size && offset == *meta.size) break;  // already complete
+    if (status == 416 && offset == total) break;  // already complete
     if (status != 0 && (status < 200 || status > 299)) {
       if (status == 416) {
         if (ftruncate(fd, 0) != 0) throw Error(ErrorCode::kIo, incomplete + ": cannot truncate");
@@ -200,27 +200,21 @@ void download_blob(const RepoCache& cache, const Context& ctx, const std::string
       }
       throw_http(ctx, file, result.response, meta.location);
     }
-    if (!result.failure) {
-      if (!meta.size) break;  // no size announced: a clean end of body is the end
-      if (offset == *meta.size) break;
-      if (offset > *meta.size) {
-        discard("received " + std::to_string(offset) + " bytes, the hub announced " +
-                std::to_string(*meta.size));
-      }
-      // A short body with a clean end: the server's length disagrees with the hub's.
+    if (!result.failure || offset > total) {
+      if (offset == total) break;
+      // A clean end at the wrong length, or too many bytes: the body is not the hub's file.
       discard("received " + std::to_string(offset) + " bytes, the hub announced " +
-              std::to_string(*meta.size));
+              std::to_string(total));
     }
     if (result.bytes_written == 0 || attempt >= kMaxDownloadAttempts) {
       throw_transport(ctx, meta.location,
                       "transfer of '" + file + "' interrupted at " + std::to_string(offset) +
-                          (total ? " of " + std::to_string(total) : std::string()) +
-                          " bytes: " + result.failure->message +
+                          " of " + std::to_string(total) + " bytes: " + result.failure->message +
                           " (the partial file is kept and resumed on the next run)");
     }
   }
-  if (meta.size && file_size() != *meta.size) {
-    discard("size " + std::to_string(file_size()) + " instead of " + std::to_string(*meta.size));
+  if (file_size() != total) {
+    discard("size " + std::to_string(file_size()) + " instead of " + std::to_string(total));
   }
   if (fsync(fd) != 0) {
     throw Error(ErrorCode::kIo, incomplete + ": fsync failed (" + std::strerror(errno) + ")");
@@ -288,8 +282,16 @@ FetchResult fetch_file(const RepoCache& cache, const Context& ctx, const std::st
     throw Error(ErrorCode::kNetwork, url + ": missing or malformed ETag '" + meta.etag +
                                          "'; cannot cache the file reliably");
   }
-  meta.size = parse_size(r.header("x-linked-size"));
-  if (!meta.size) meta.size = parse_size(r.header("content-length"));
+  std::optional<uint64_t> size = parse_size(r.header("x-linked-size"));
+  if (!size) size = parse_size(r.header("content-length"));
+  if (!size) {
+    // huggingface_hub refuses these too: without a size a truncated body cannot be detected.
+    throw Error(ErrorCode::kNetwork,
+                url +
+                    ": the answer has neither X-Linked-Size nor Content-Length; cannot verify "
+                    "the download");
+  }
+  meta.size = *size;
   meta.resolve_url = url;
   meta.location = url;
   if (r.status >= 300 && r.status <= 399) {

@@ -199,7 +199,9 @@ void FakeHub::serve_resolve(const httplib::Request& req, httplib::Response& res)
     // As the hub: the resolve URL of an LFS file redirects to the CDN; the headers describe the
     // LFS object, the ETag is that of the pointer file.
     res.status = 302;
-    res.set_header("Location", endpoint() + "/cdn/" + file.etag);
+    // Another host name for the same loopback server: the CDN is on another host for the
+    // client, which must not send it the token.
+    res.set_header("Location", "http://localhost:" + std::to_string(port_) + "/cdn/" + file.etag);
     res.set_header("X-Linked-Etag", "\"" + file.etag + "\"");
     res.set_header("X-Linked-Size", std::to_string(file.content.size()));
     res.set_header("ETag", "\"" + git_blob_id("pointer " + file.etag) + "\"");
