@@ -11,6 +11,7 @@
 // threads at once. Copies are cheap and share the weights.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "zeroshot/hub.h"
 #include "zeroshot/image.h"
 
 namespace zeroshot {
@@ -26,13 +28,29 @@ namespace zeroshot {
 inline constexpr std::string_view kDefaultRepo = "openai/clip-vit-base-patch32";
 inline constexpr std::string_view kDefaultTemplate = "a photo of {label}";
 
+// Arithmetic of the transformer's matrix products.
+enum class Precision {
+  kFloat32,  // exact to Hugging Face's float32 results (within float rounding)
+  // Linear weights quantised to int8 per output channel at load, activations to uint8 per call;
+  // several times faster on CPUs with VNNI, at a small accuracy cost (bench/README.md).
+  kInt8,
+};
+
 struct LoadOptions {
   // A local folder in the Hugging Face CLIPModel layout, or a hub repo id ("org/name").
   std::string repo = std::string(kDefaultRepo);
   // Branch, tag or commit hash, for repo ids.
   std::string revision = "main";
-  // Threads for matrix products; 0 = all cores.
+  // Threads each call of this model uses; 0 = all cores (or the calling thread's OpenMP setting:
+  // OMP_NUM_THREADS, omp_set_num_threads). When your own threads call the model at once, give
+  // each a share (cores / your threads) so that they do not oversubscribe the cores.
   int threads = 0;
+  Precision precision = Precision::kFloat32;
+  // Text embeddings kept per model (least recently used dropped): labels seen before cost
+  // nothing. 0 disables the cache.
+  std::size_t text_cache_entries = 16384;
+  // Called while a hub repo downloads (not for local folders or cached models).
+  ProgressCallback progress = nullptr;
 };
 
 struct ClassifyOptions {
@@ -53,6 +71,10 @@ class Model {
   // Every label with its score, sorted by descending score; scores sum to 1.
   std::vector<LabelScore> classify(const Image& image, std::span<const std::string> labels,
                                    const ClassifyOptions& options = {}) const;
+  // classify() for several images, run as batches through the vision tower (faster per image).
+  std::vector<std::vector<LabelScore>> classify_batch(std::span<const Image> images,
+                                                      std::span<const std::string> labels,
+                                                      const ClassifyOptions& options = {}) const;
   // The best label of classify().
   std::string label(const Image& image, std::span<const std::string> labels,
                     const ClassifyOptions& options = {}) const;
@@ -62,6 +84,9 @@ class Model {
   // L2-normalised projected embeddings ([projection_dim]).
   std::vector<float> embed_image(const Image& image) const;
   std::vector<float> embed_text(std::string_view text) const;
+  // Several at once (batched; texts go through the model's text embedding cache).
+  std::vector<std::vector<float>> embed_images(std::span<const Image> images) const;
+  std::vector<std::vector<float>> embed_texts(std::span<const std::string> texts) const;
   // CLIP token ids for text: <|startoftext|> ... <|endoftext|>, truncated to the model's positions.
   std::vector<int> tokenize(std::string_view text) const;
 
