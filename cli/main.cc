@@ -21,17 +21,30 @@ Run 'zeroshot SUBCOMMAND --help' for each subcommand's options and examples.)");
   zeroshot::cli::add_similarity_command(app);
   zeroshot::cli::add_embed_command(app);
   zeroshot::cli::add_tokenize_command(app);
+  // Usage errors have the same shape as the others, with the code name "usage" (docs/ERRORS.md).
+  auto usage_error = [](const std::string& message) {
+    std::cerr << "zeroshot: error (usage): " << message
+              << "\nRun 'zeroshot --help' (or 'zeroshot SUBCOMMAND --help') for usage.\n";
+    return 2;
+  };
+  // CLI11 would only say "A subcommand is required": name the word it did not know.
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[1]); }).empty()) {
+    return usage_error("unknown subcommand '" + std::string(argv[1]) + "'");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version are "successful" parse errors with exit code 0.
-    return app.exit(e) == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return usage_error(e.what());
   } catch (const zeroshot::Error& e) {
     std::cerr << "zeroshot: error (" << zeroshot::error_code_name(e.code()) << "): " << e.what()
               << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "zeroshot: error: " << e.what() << "\n";
+    // Not a zeroshot::Error (std::bad_alloc, say): a bug or resource exhaustion.
+    std::cerr << "zeroshot: error (internal): " << e.what() << "\n";
     return 1;
   }
   return 0;
