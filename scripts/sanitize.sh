@@ -43,7 +43,7 @@ stage_tsan() {
   # OpenMP (libgomp, used by oneDNN) is not instrumented: its barriers are invisible to TSan, so
   # the stage runs its parallel regions on the calling thread. Our own threading (many callers on
   # one Model, the model cache) is what this stage checks.
-  OMP_NUM_THREADS=1 TSAN_OPTIONS="suppressions=$root/scripts/sanitizers/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
+  OMP_NUM_THREADS=1 TSAN_OPTIONS="suppressions=$root/scripts/sanitizers/tsan.supp:ignore_noninstrumented_modules=1:halt_on_error=1:second_deadlock_stack=1" \
     ctest --test-dir build-tsan --output-on-failure -R Concurrency --timeout 900
 }
 

@@ -124,6 +124,20 @@ inline std::uint8_t clip8(std::int32_t v) {
   return static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
 }
 
+// target_clones dispatches through an IFUNC resolver that the dynamic loader runs during
+// relocation, before ThreadSanitizer's runtime is initialised: the instrumented resolver crashes
+// the process at start. TSan builds (scripts/sanitize.sh tsan) therefore use the baseline only.
+#if defined(__SANITIZE_THREAD__)
+#define ZEROSHOT_TARGET_CLONES
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ZEROSHOT_TARGET_CLONES
+#endif
+#endif
+#ifndef ZEROSHOT_TARGET_CLONES
+#define ZEROSHOT_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
 // Two pixels widened to int32 lanes [R, G, B, 0, R, G, B, 0], so that one vector multiply-add
 // applies two taps.
 using PixelPair = std::int32_t __attribute__((vector_size(32)));
@@ -131,10 +145,8 @@ using PixelPair = std::int32_t __attribute__((vector_size(32)));
 // Horizontal pass on `rows` rows of `src` ([rows, width, 3]) for the output columns of `c`.
 // `dst`: [rows, n, 3] with n = c.first.size(). Built for AVX2 and the baseline, chosen at run time.
 // The integer sums are Pillow's exactly, only grouped differently (integer addition is exact).
-__attribute__((target_clones("avx2", "default"))) void horizontal(const std::uint8_t* src,
-                                                                  int width, int rows,
-                                                                  const Coefficients& c,
-                                                                  std::uint8_t* dst) {
+ZEROSHOT_TARGET_CLONES void horizontal(const std::uint8_t* src, int width, int rows,
+                                       const Coefficients& c, std::uint8_t* dst) {
   const int n = static_cast<int>(c.first.size());
   // Taps in pairs, each tap broadcast to the four lanes of its pixel; a zero tap pads odd counts.
   // (Plain int32 storage, loaded with memcpy: vectors of vector types lose their alignment.)
@@ -179,9 +191,8 @@ __attribute__((target_clones("avx2", "default"))) void horizontal(const std::uin
 
 // Vertical pass for the output rows of `c`: `src` is [.., width, 3] whose row 0 is input row
 // `src_row0`; only columns [x0, x0 + m) are produced. `dst`: [n, m, 3], n = c.first.size().
-__attribute__((target_clones("avx2", "default"))) void vertical(const std::uint8_t* src, int width,
-                                                                int src_row0, const Coefficients& c,
-                                                                int x0, int m, std::uint8_t* dst) {
+ZEROSHOT_TARGET_CLONES void vertical(const std::uint8_t* src, int width, int src_row0,
+                                     const Coefficients& c, int x0, int m, std::uint8_t* dst) {
   const int n = static_cast<int>(c.first.size());
   const std::size_t stride = static_cast<std::size_t>(width) * 3;
   const int values = m * 3;

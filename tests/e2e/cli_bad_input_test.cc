@@ -1,0 +1,141 @@
+// CLI bad input (docs/ERRORS.md, "Command line"): usage errors exit 2, every other failure exits 1
+// with "zeroshot: error (<code name>): <message naming the thing>" on stderr and nothing on
+// stdout. Each run is bounded by `timeout`, so a hang fails the test instead of the suite.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace zeroshot {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kFixtures = ZEROSHOT_FIXTURES;
+const std::string kTiny = kFixtures + "/models/tiny-clip";
+const std::string kImage = kFixtures + "/images/small_100x80.png";
+const std::string kCorpus = std::string(ZEROSHOT_FUZZ_CORPUS) + "/image_fuzz/";
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Result run(const std::vector<std::string>& args) {
+  static int counter = 0;
+  const auto dir = fs::temp_directory_path();
+  const auto tag = std::to_string(::getpid()) + "_bad_" + std::to_string(counter++);
+  const auto out_path = dir / ("zs_cli_out_" + tag);
+  const auto err_path = dir / ("zs_cli_err_" + tag);
+  std::string command = "timeout 120 " + quote(ZEROSHOT_CLI);
+  for (const auto& a : args) command += " " + quote(a);
+  command += " >" + quote(out_path) + " 2>" + quote(err_path) + " </dev/null";
+  const int status = std::system(command.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    fs::remove(p);
+    return s.str();
+  };
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+// A usage error: exit 2, a message on stderr naming `fragment`, nothing on stdout.
+void expect_usage_error(const std::vector<std::string>& args, const std::string& fragment) {
+  const Result r = run(args);
+  SCOPED_TRACE(r.err);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_EQ(r.err.rfind("zeroshot: error (usage): ", 0), 0u) << "stderr: " << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << "stderr lacks " << fragment;
+}
+
+// A failure: exit 1, "zeroshot: error (<code>): ..." naming every fragment, nothing on stdout.
+void expect_failure(const std::vector<std::string>& args, const std::string& code,
+                    const std::vector<std::string>& fragments) {
+  const Result r = run(args);
+  SCOPED_TRACE(r.err);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_EQ(r.err.rfind("zeroshot: error (" + code + "): ", 0), 0u) << "stderr: " << r.err;
+  for (const auto& f : fragments)
+    EXPECT_NE(r.err.find(f), std::string::npos) << "stderr lacks " << f;
+}
+
+TEST(CliBadInput, UsageErrorsExitTwo) {
+  expect_usage_error({}, "");                                               // no subcommand
+  expect_usage_error({"frobnicate"}, "frobnicate");                         // unknown subcommand
+  expect_usage_error({"classify", "--bogus", kImage, "a dog"}, "--bogus");  // unknown flag
+  expect_usage_error({"classify"}, "IMAGE");                                // missing arguments
+  expect_usage_error({"classify", kImage}, "LABEL");
+  expect_usage_error({"similarity", kImage}, "IMAGE_B");
+  expect_usage_error({"classify", "--template", "a {label}", "--no-template", kImage, "a dog"},
+                     "--no-template");  // conflicting options
+  expect_usage_error({"classify", "--threads", "-3", kImage, "a dog"}, "--threads");
+  expect_usage_error({"classify", "--threads", "many", kImage, "a dog"}, "--threads");
+  expect_usage_error({"classify", "--repo"}, "--repo");  // option without its value
+}
+
+TEST(CliBadInput, HelpAndVersionExitZero) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, {"--version"}, {"classify", "--help"}}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(r.out.empty());
+  }
+}
+
+TEST(CliBadInput, BadImagesExitOne) {
+  const std::string missing = "/nonexistent/zs_missing.png";
+  expect_failure({"classify", "--repo", kTiny, missing, "a dog"}, "image_read", {missing});
+  expect_failure({"classify", "--repo", kTiny, kFixtures, "a dog"}, "image_read",
+                 {kFixtures, "directory"});
+  expect_failure({"classify", "--repo", kTiny, kCorpus + "truncated.png", "a dog"}, "image_decode",
+                 {"truncated.png"});
+  expect_failure({"label", "--repo", kTiny, kCorpus + "bomb_100000x100000.png", "a dog"},
+                 "image_too_large", {"bomb_100000x100000.png", "100000x100000"});
+  expect_failure({"similarity", "--repo", kTiny, kImage, kCorpus + "zero_0x0.png"}, "image_decode",
+                 {"zero_0x0.png"});
+}
+
+TEST(CliBadInput, BadLabelsAndTemplatesExitOne) {
+  // An empty label is a valid prompt (as in Hugging Face and the golden references).
+  const Result empty = run({"classify", "--repo", kTiny, kImage, "a dog", ""});
+  EXPECT_EQ(empty.exit_code, 0) << empty.err;
+  expect_failure({"classify", "--repo", kTiny, "--template", "a photo", kImage, "a dog"},
+                 "invalid_argument", {"a photo", "{label}"});
+  expect_failure({"classify", "--repo", kTiny, kImage, "a dog",
+                  "a c\xff"
+                  "at"},
+                 "invalid_argument", {"UTF-8", "byte offset"});
+}
+
+TEST(CliBadInput, BadModelsExitOne) {
+  const std::string missing = "/nonexistent/zs_model";
+  expect_failure({"classify", "--repo", missing, kImage, "a dog"}, "model_not_found", {missing});
+  // A folder that is not a CLIP model (the images folder).
+  expect_failure({"classify", "--repo", kFixtures + "/images", kImage, "a dog"}, "model_not_found",
+                 {"config.json"});
+}
+
+}  // namespace
+}  // namespace zeroshot
