@@ -1,19 +1,22 @@
-// The public Model: loads a CLIP folder (config, tokenizer, weights) once and
-// answers classify, label, similarity and embedding calls. Everything held here
-// is immutable after load.
+// The public Model: loads a CLIP folder (config, tokenizer, weights) once and answers classify,
+// label, similarity and embedding calls. Everything held here is immutable after load.
 #include "zeroshot/model.h"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <future>
+#include <list>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
+#include <unordered_map>
 
 #include "config/clip_config.h"
 #include "hub/hub.h"
 #include "image/preprocess.h"
+#include "kernels/threads.h"
 #include "model/clip_model.h"
 #include "safetensors/safetensors.h"
 #include "tokenizer/tokenizer.h"
@@ -22,39 +25,86 @@
 
 namespace zeroshot {
 
+namespace {
+
+// A bounded LRU map prompt -> L2-normalised text embedding, one per loaded model (so the key is
+// (model, prompt)). Thread-safe; lookups copy the embedding out (2 KB for ViT-B/32), so no
+// reference outlives the lock.
+class TextCache {
+ public:
+  explicit TextCache(std::size_t capacity) : capacity_(capacity) {}
+
+  std::optional<std::vector<float>> get(const std::string& prompt) {
+    if (capacity_ == 0) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    const auto it = index_.find(prompt);
+    if (it == index_.end()) return std::nullopt;
+    entries_.splice(entries_.begin(), entries_, it->second);  // now the most recent
+    return it->second->second;
+  }
+
+  void put(const std::string& prompt, const std::vector<float>& embedding) {
+    if (capacity_ == 0) return;
+    std::lock_guard lock(mutex_);
+    if (const auto it = index_.find(prompt); it != index_.end()) {
+      entries_.splice(entries_.begin(), entries_, it->second);
+      return;
+    }
+    entries_.emplace_front(prompt, embedding);
+    index_.emplace(entries_.front().first, entries_.begin());
+    if (entries_.size() > capacity_) {
+      index_.erase(entries_.back().first);
+      entries_.pop_back();
+    }
+  }
+
+ private:
+  using Entry = std::pair<std::string, std::vector<float>>;
+  std::mutex mutex_;
+  std::size_t capacity_;
+  std::list<Entry> entries_;  // most recently used first
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // keys in entries_
+};
+
+}  // namespace
+
 struct Model::Impl {
   std::string folder;
   config::ClipConfig config;
   image::PreprocessParams preprocess;
   tokenizer::Tokenizer tokenizer;
-  model::ClipModel clip; // owns its (packed) weights: the safetensors mapping
-                         // is closed after load
+  model::ClipModel clip;  // owns its (packed) weights: the safetensors mapping is closed after load
   float logit_scale_exp = 1.0f;
+  int threads = 0;                        // per call; 0 = the caller's OpenMP setting
+  std::shared_ptr<TextCache> text_cache;  // shared by copies of the Model; internally locked
 
-  // [projection_dim], L2-normalised.
-  std::vector<float> image_embedding(const Image &image) const;
-  std::vector<float> text_embedding(std::string_view text) const;
+  // [images][projection_dim], L2-normalised; the vision tower runs on batches of images.
+  std::vector<std::vector<float>> image_embeddings(std::span<const Image> images) const;
+  std::vector<float> image_embedding(const Image& image) const {
+    return std::move(image_embeddings(std::span<const Image>(&image, 1)).front());
+  }
+  // [prompts][projection_dim], L2-normalised, from the cache or computed (all misses packed into
+  // a few text-tower passes) and cached. `what` ("label") prefixes a tokenizer error with the
+  // prompt's position; empty = the tokenizer's message as is.
+  std::vector<std::vector<float>> text_embeddings(std::span<const std::string> prompts,
+                                                  const std::string& what) const;
 };
 
 namespace {
 
 namespace fs = std::filesystem;
 
-void require_file(const std::string &folder, const char *name,
-                  const std::string &repo) {
+void require_file(const std::string& folder, const char* name, const std::string& repo) {
   if (!fs::is_regular_file(fs::path(folder) / name)) {
     throw Error(ErrorCode::kModelNotFound,
                 "model '" + repo + "': " + (fs::path(folder) / name).string() +
-                    " is missing; a CLIP model folder needs config.json, "
-                    "model.safetensors, "
-                    "preprocessor_config.json and tokenizer.json (or "
-                    "vocab.json + merges.txt)");
+                    " is missing; a CLIP model folder needs config.json, model.safetensors, "
+                    "preprocessor_config.json and tokenizer.json (or vocab.json + merges.txt)");
   }
 }
 
-image::PreprocessParams to_params(const config::PreprocessorConfig &p,
-                                  const config::VisionConfig &vision,
-                                  const std::string &source) {
+image::PreprocessParams to_params(const config::PreprocessorConfig& p,
+                                  const config::VisionConfig& vision, const std::string& source) {
   image::PreprocessParams params;
   params.do_resize = p.do_resize;
   params.shortest_edge = p.shortest_edge;
@@ -67,55 +117,44 @@ image::PreprocessParams to_params(const config::PreprocessorConfig &p,
   params.do_normalize = p.do_normalize;
   params.mean = p.image_mean;
   params.std = p.image_std;
-  // The vision tower takes exactly image_size x image_size; HF would fail later
-  // with a shape error.
+  // The vision tower takes exactly image_size x image_size; HF would fail later with a shape error.
   if (!p.do_center_crop || p.crop_height != vision.image_size ||
       p.crop_width != vision.image_size) {
-    throw Error(
-        ErrorCode::kModelInvalid,
-        source +
-            ": the preprocessor must centre-crop to the model's image_size (" +
-            std::to_string(vision.image_size) + "x" +
-            std::to_string(vision.image_size) + "), but crops to " +
-            std::to_string(p.crop_height) + "x" + std::to_string(p.crop_width) +
-            (p.do_center_crop ? "" : " (crop disabled)"));
+    throw Error(ErrorCode::kModelInvalid,
+                source + ": the preprocessor must centre-crop to the model's image_size (" +
+                    std::to_string(vision.image_size) + "x" + std::to_string(vision.image_size) +
+                    "), but crops to " + std::to_string(p.crop_height) + "x" +
+                    std::to_string(p.crop_width) + (p.do_center_crop ? "" : " (crop disabled)"));
   }
   return params;
 }
 
-void l2_normalize(std::vector<float> &v) {
+void l2_normalize(std::vector<float>& v) {
   double sum = 0;
-  for (float x : v)
-    sum += static_cast<double>(x) * x;
+  for (float x : v) sum += static_cast<double>(x) * x;
   const float inv = sum > 0 ? static_cast<float>(1.0 / std::sqrt(sum)) : 0.0f;
-  for (float &x : v)
-    x *= inv;
+  for (float& x : v) x *= inv;
 }
 
-float dot(const std::vector<float> &a, const std::vector<float> &b) {
+float dot(const std::vector<float>& a, const std::vector<float>& b) {
   double s = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    s += static_cast<double>(a[i]) * b[i];
+  for (std::size_t i = 0; i < a.size(); ++i) s += static_cast<double>(a[i]) * b[i];
   return static_cast<float>(s);
 }
 
-// The prompts for the labels: every "{label}" in the template replaced by the
-// label; other text, including stray braces, is kept verbatim (docs/ERRORS.md).
-// An empty label is a valid prompt, as in Hugging Face (verbatim it tokenises
-// to <|startoftext|><|endoftext|>).
+// The prompts for the labels: every "{label}" in the template replaced by the label; other text,
+// including stray braces, is kept verbatim (docs/ERRORS.md). An empty label is a valid prompt, as
+// in Hugging Face (verbatim it tokenises to <|startoftext|><|endoftext|>).
 std::vector<std::string> make_prompts(std::span<const std::string> labels,
-                                      const ClassifyOptions &options) {
+                                      const ClassifyOptions& options) {
   static constexpr std::string_view kField = "{label}";
   if (labels.empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "no labels given: classify needs at least one label");
+    throw Error(ErrorCode::kInvalidArgument, "no labels given: classify needs at least one label");
   }
-  if (options.prompt_template &&
-      options.prompt_template->find(kField) == std::string::npos) {
+  if (options.prompt_template && options.prompt_template->find(kField) == std::string::npos) {
     throw Error(ErrorCode::kInvalidArgument,
                 "template \"" + *options.prompt_template +
-                    "\" has no {label} placeholder (e.g. \"a photo of "
-                    "{label}\"); pass no "
+                    "\" has no {label} placeholder (e.g. \"a photo of {label}\"); pass no "
                     "template to use labels verbatim");
   }
   std::vector<std::string> prompts;
@@ -136,121 +175,204 @@ std::vector<std::string> make_prompts(std::span<const std::string> labels,
   return prompts;
 }
 
-} // namespace
+}  // namespace
 
-std::vector<float> Model::Impl::image_embedding(const Image &image) const {
+std::vector<std::vector<float>> Model::Impl::image_embeddings(std::span<const Image> images) const {
+  // Batches of 8: enough rows (8 x 50 tokens for ViT-B/32) for the GEMMs to run near their peak
+  // rate, while the per-call scratch stays a few MB.
+  constexpr std::size_t kBatch = 8;
   const int side = config.vision.image_size;
-  std::vector<float> pixels(3 * static_cast<std::size_t>(side) *
-                            side); // [3, side, side]
-  image::preprocess(image.rgb().data(), image.width(), image.height(),
-                    preprocess, pixels.data());
-  std::vector<float> embedding(config.projection_dim); // [projection_dim]
-  clip.encode_images(pixels.data(), /*batch=*/1, embedding.data());
-  l2_normalize(embedding);
-  return embedding;
+  const std::size_t image_floats = 3 * static_cast<std::size_t>(side) * side;
+  const auto dim = static_cast<std::size_t>(config.projection_dim);
+  std::vector<std::vector<float>> embeddings;
+  embeddings.reserve(images.size());
+  std::vector<float> pixels;  // [batch, 3, side, side]
+  std::vector<float> out;     // [batch, projection_dim]
+  for (std::size_t first = 0; first < images.size(); first += kBatch) {
+    const std::size_t n = std::min(kBatch, images.size() - first);
+    pixels.resize(n * image_floats);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Image& image = images[first + i];
+      image::preprocess(image.rgb().data(), image.width(), image.height(), preprocess,
+                        pixels.data() + i * image_floats);
+    }
+    out.resize(n * dim);
+    clip.encode_images(pixels.data(), static_cast<int>(n), out.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<float> e(out.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                           out.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
+      l2_normalize(e);
+      embeddings.push_back(std::move(e));
+    }
+  }
+  return embeddings;
 }
 
-std::vector<float> Model::Impl::text_embedding(std::string_view text) const {
-  const auto ids = tokenizer.encode(text, config.text.max_position_embeddings);
-  std::vector<float> embedding(config.projection_dim); // [projection_dim]
-  clip.encode_text(ids, embedding.data());
-  l2_normalize(embedding);
-  return embedding;
+std::vector<std::vector<float>> Model::Impl::text_embeddings(std::span<const std::string> prompts,
+                                                             const std::string& what) const {
+  // A few hundred prompts per text-tower pass: the GEMMs see thousands of rows, and the scratch
+  // stays bounded (256 prompts x ~10 tokens x 2048 floats of MLP ~ 20 MB for ViT-B/32).
+  constexpr std::size_t kChunk = 256;
+  const auto dim = static_cast<std::size_t>(config.projection_dim);
+  std::vector<std::vector<float>> embeddings(prompts.size());
+  // Distinct prompts that are not cached -> the positions that want them.
+  std::vector<std::size_t> missing;  // first position of each distinct missing prompt
+  std::unordered_map<std::string_view, std::vector<std::size_t>> wanted;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    if (auto cached = text_cache->get(prompts[i])) {
+      embeddings[i] = std::move(*cached);
+      continue;
+    }
+    auto [it, added] = wanted.try_emplace(prompts[i]);
+    if (added) missing.push_back(i);
+    it->second.push_back(i);
+  }
+  std::vector<std::vector<int>> ids;
+  std::vector<float> out;  // [chunk, projection_dim]
+  for (std::size_t first = 0; first < missing.size(); first += kChunk) {
+    const std::size_t n = std::min(kChunk, missing.size() - first);
+    ids.clear();
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::size_t i = missing[first + j];
+      try {
+        ids.push_back(tokenizer.encode(prompts[i], config.text.max_position_embeddings));
+      } catch (const Error& e) {
+        // The tokenizer's message (invalid UTF-8 at an offset) does not say which label it was.
+        if (what.empty() || e.code() != ErrorCode::kInvalidArgument) throw;
+        throw Error(e.code(), what + " " + std::to_string(i + 1) + " of " +
+                                  std::to_string(prompts.size()) + ": " + e.what());
+      }
+    }
+    out.resize(n * dim);
+    clip.encode_texts(ids, out.data());
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::size_t i = missing[first + j];
+      std::vector<float> e(out.begin() + static_cast<std::ptrdiff_t>(j * dim),
+                           out.begin() + static_cast<std::ptrdiff_t>((j + 1) * dim));
+      l2_normalize(e);
+      text_cache->put(prompts[i], e);
+      for (const std::size_t k : wanted.at(prompts[i])) embeddings[k] = e;
+    }
+  }
+  return embeddings;
 }
 
-Model Model::load(const LoadOptions &options) {
-  const std::string folder =
-      hub::resolve_model_folder({.repo = options.repo,
-                                 .revision = options.revision,
-                                 .progress = options.progress});
-  for (const char *name :
-       {"config.json", "model.safetensors", "preprocessor_config.json"})
+Model Model::load(const LoadOptions& options) {
+  const std::string folder = hub::resolve_model_folder(
+      {.repo = options.repo, .revision = options.revision, .progress = options.progress});
+  for (const char* name : {"config.json", "model.safetensors", "preprocessor_config.json"})
     require_file(folder, name, options.repo);
 
   const std::string config_path = (fs::path(folder) / "config.json").string();
-  const std::string preprocessor_path =
-      (fs::path(folder) / "preprocessor_config.json").string();
-  auto config =
-      config::parse_clip_config(util::read_file(config_path), config_path);
-  auto preprocessor = config::parse_preprocessor_config(
-      util::read_file(preprocessor_path), preprocessor_path);
+  const std::string preprocessor_path = (fs::path(folder) / "preprocessor_config.json").string();
+  auto config = config::parse_clip_config(util::read_file(config_path), config_path);
+  auto preprocessor =
+      config::parse_preprocessor_config(util::read_file(preprocessor_path), preprocessor_path);
   auto params = to_params(preprocessor, config.vision, preprocessor_path);
   auto tokenizer = tokenizer::Tokenizer::from_folder(folder);
   model::ClipModel clip = [&] {
-    auto weights = safetensors::File::open(
-        (fs::path(folder) / "model.safetensors").string());
-    return model::ClipModel(config, weights.tensors(), weights.path());
+    auto weights = safetensors::File::open((fs::path(folder) / "model.safetensors").string());
+    return model::ClipModel(config, weights.tensors(), weights.path(),
+                            /*int8=*/options.precision == Precision::kInt8,
+                            /*release_views=*/true);
   }();
   const float scale = std::exp(clip.logit_scale());
-  auto impl = std::make_shared<Impl>(Impl{folder, std::move(config), params,
-                                          std::move(tokenizer), std::move(clip),
-                                          scale});
+  auto impl = std::make_shared<Impl>(Impl{folder, std::move(config), params, std::move(tokenizer),
+                                          std::move(clip), scale, options.threads,
+                                          std::make_shared<TextCache>(options.text_cache_entries)});
   return Model(std::move(impl));
 }
 
-std::vector<LabelScore> Model::classify(const Image &image,
-                                        std::span<const std::string> labels,
-                                        const ClassifyOptions &options) const {
-  const auto prompts = make_prompts(labels, options);
-  const auto image_embedding = impl_->image_embedding(image);
-  // logits = exp(logit_scale) * cosine, then a softmax over the labels (max
-  // subtracted).
-  std::vector<float> logits(prompts.size()); // [labels]
-  for (std::size_t i = 0; i < prompts.size(); ++i)
-    logits[i] = impl_->logit_scale_exp *
-                dot(image_embedding, impl_->text_embedding(prompts[i]));
+namespace {
+
+// logits = exp(logit_scale) * cosine, then a softmax over the labels (max subtracted); sorted by
+// descending score, stable for ties.
+std::vector<LabelScore> score_labels(const std::vector<float>& image_embedding,
+                                     const std::vector<std::vector<float>>& text_embeddings,
+                                     std::span<const std::string> labels, float logit_scale_exp) {
+  std::vector<float> logits(labels.size());  // [labels]
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    logits[i] = logit_scale_exp * dot(image_embedding, text_embeddings[i]);
   const float max_logit = *std::max_element(logits.begin(), logits.end());
   double sum = 0;
-  for (float &l : logits)
-    sum += (l = std::exp(l - max_logit));
+  for (float& l : logits) sum += (l = std::exp(l - max_logit));
   std::vector<LabelScore> scores;
   scores.reserve(labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i)
     scores.push_back({labels[i], static_cast<float>(logits[i] / sum)});
   std::stable_sort(scores.begin(), scores.end(),
-                   [](const LabelScore &a, const LabelScore &b) {
-                     return a.score > b.score;
-                   });
+                   [](const LabelScore& a, const LabelScore& b) { return a.score > b.score; });
   return scores;
 }
 
-std::string Model::label(const Image &image,
-                         std::span<const std::string> labels,
-                         const ClassifyOptions &options) const {
+}  // namespace
+
+std::vector<LabelScore> Model::classify(const Image& image, std::span<const std::string> labels,
+                                        const ClassifyOptions& options) const {
+  return std::move(classify_batch(std::span<const Image>(&image, 1), labels, options).front());
+}
+
+std::vector<std::vector<LabelScore>> Model::classify_batch(std::span<const Image> images,
+                                                           std::span<const std::string> labels,
+                                                           const ClassifyOptions& options) const {
+  const auto prompts = make_prompts(labels, options);
+  const kernels::ThreadScope threads(impl_->threads);
+  // Labels first: a bad label fails before any image work.
+  const auto texts = impl_->text_embeddings(prompts, "label");
+  const auto image_embeddings = impl_->image_embeddings(images);
+  std::vector<std::vector<LabelScore>> results;
+  results.reserve(images.size());
+  for (const auto& image_embedding : image_embeddings)
+    results.push_back(score_labels(image_embedding, texts, labels, impl_->logit_scale_exp));
+  return results;
+}
+
+std::string Model::label(const Image& image, std::span<const std::string> labels,
+                         const ClassifyOptions& options) const {
   return classify(image, labels, options).front().label;
 }
 
-float Model::similarity(const Image &a, const Image &b) const {
-  const float cosine =
-      dot(impl_->image_embedding(a), impl_->image_embedding(b));
-  return std::clamp(cosine, -1.0f, 1.0f);
+float Model::similarity(const Image& a, const Image& b) const {
+  const kernels::ThreadScope threads(impl_->threads);
+  const Image pair[] = {a, b};
+  const auto e = impl_->image_embeddings(pair);
+  return std::clamp(dot(e[0], e[1]), -1.0f, 1.0f);
 }
 
-std::vector<float> Model::embed_image(const Image &image) const {
+std::vector<float> Model::embed_image(const Image& image) const {
+  const kernels::ThreadScope threads(impl_->threads);
   return impl_->image_embedding(image);
 }
 
 std::vector<float> Model::embed_text(std::string_view text) const {
-  return impl_->text_embedding(text);
+  const kernels::ThreadScope threads(impl_->threads);
+  const std::string prompt(text);
+  return std::move(impl_->text_embeddings(std::span<const std::string>(&prompt, 1), "").front());
+}
+
+std::vector<std::vector<float>> Model::embed_images(std::span<const Image> images) const {
+  const kernels::ThreadScope threads(impl_->threads);
+  return impl_->image_embeddings(images);
+}
+
+std::vector<std::vector<float>> Model::embed_texts(std::span<const std::string> texts) const {
+  const kernels::ThreadScope threads(impl_->threads);
+  return impl_->text_embeddings(texts, "text");
 }
 
 std::vector<int> Model::tokenize(std::string_view text) const {
-  return impl_->tokenizer.encode(text,
-                                 impl_->config.text.max_position_embeddings);
+  return impl_->tokenizer.encode(text, impl_->config.text.max_position_embeddings);
 }
 
 int Model::embedding_dim() const { return impl_->config.projection_dim; }
 float Model::logit_scale() const { return impl_->logit_scale_exp; }
-const std::string &Model::folder() const { return impl_->folder; }
+const std::string& Model::folder() const { return impl_->folder; }
 
-Model cached_model(const Options &options) {
-  // One load per (repo, revision) for the whole process; concurrent first
-  // callers wait on the same load instead of starting their own. A failed load
-  // is not cached, so a retry can succeed.
+Model cached_model(const Options& options) {
+  // One load per (repo, revision) for the whole process; concurrent first callers wait on the
+  // same load instead of starting their own. A failed load is not cached, so a retry can succeed.
   static std::mutex mutex;
-  static std::map<std::pair<std::string, std::string>,
-                  std::shared_future<Model>>
-      cache;
+  static std::map<std::pair<std::string, std::string>, std::shared_future<Model>> cache;
   const auto key = std::make_pair(options.repo, options.revision);
   std::promise<Model> promise;
   std::shared_future<Model> future;
@@ -266,11 +388,9 @@ Model cached_model(const Options &options) {
       owner = true;
     }
   }
-  if (!owner)
-    return future.get(); // loaded, or being loaded by another thread
+  if (!owner) return future.get();  // loaded, or being loaded by another thread
   try {
-    auto model =
-        Model::load({.repo = options.repo, .revision = options.revision});
+    auto model = Model::load({.repo = options.repo, .revision = options.revision});
     promise.set_value(model);
   } catch (...) {
     {
@@ -282,21 +402,18 @@ Model cached_model(const Options &options) {
   return future.get();
 }
 
-std::vector<LabelScore> classify(const Image &image,
-                                 std::span<const std::string> labels,
-                                 const Options &options) {
-  return cached_model(options).classify(
-      image, labels, {.prompt_template = options.prompt_template});
+std::vector<LabelScore> classify(const Image& image, std::span<const std::string> labels,
+                                 const Options& options) {
+  return cached_model(options).classify(image, labels,
+                                        {.prompt_template = options.prompt_template});
 }
 
-std::string label(const Image &image, std::span<const std::string> labels,
-                  const Options &options) {
-  return cached_model(options).label(
-      image, labels, {.prompt_template = options.prompt_template});
+std::string label(const Image& image, std::span<const std::string> labels, const Options& options) {
+  return cached_model(options).label(image, labels, {.prompt_template = options.prompt_template});
 }
 
-float similarity(const Image &a, const Image &b, const Options &options) {
+float similarity(const Image& a, const Image& b, const Options& options) {
   return cached_model(options).similarity(a, b);
 }
 
-} // namespace zeroshot
+}  // namespace zeroshot

@@ -2,6 +2,10 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +26,9 @@ struct LinearWeights::Impl {
   memory weights;  // [in, out] in pd.weights_desc()'s layout (possibly blocked)
   memory bias;     // [1, out], or empty
   bool has_bias = false;
+  // int8 only: per output channel, float weight = int8 weight * weight_scales[n].
+  std::vector<float> weight_scales;  // [out]
+  int levels = 255;                  // activations quantise to [0, levels]
 };
 
 namespace {
@@ -69,11 +76,43 @@ dnnl::matmul::primitive_desc make_pd(const dnnl::engine& engine, memory::dim k, 
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, engine);
 }
 
+// u8 activations x s8 weights -> f32, with run-time per-channel output scales (activation scale x
+// weight scale) and a run-time activation zero point. The bias is a binary post-op, so that it is
+// added after the rescaling whatever oneDNN's convention for int8 biases.
+dnnl::matmul::primitive_desc make_int8_pd(const dnnl::engine& engine, memory::dim k, memory::dim n,
+                                          bool has_bias, const LinearEpilogue& epilogue) {
+  const memory::desc src({DNNL_RUNTIME_DIM_VAL, k}, DataType::u8, Tag::ab);
+  const memory::desc wei({k, n}, DataType::s8, Tag::any);
+  const memory::desc dst({DNNL_RUNTIME_DIM_VAL, n}, DataType::f32, Tag::ab);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+  attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+  dnnl::post_ops ops;
+  if (has_bias) {
+    ops.append_binary(dnnl::algorithm::binary_add, memory::desc({1, n}, DataType::f32, Tag::ab));
+  }
+  if (epilogue.activation) {
+    const float alpha = *epilogue.activation == Activation::kQuickGelu ? 1.702f : 0.0f;
+    ops.append_eltwise(1.0f, eltwise_algorithm(*epilogue.activation), alpha, 0.0f);
+  }
+  if (epilogue.accumulate) ops.append_sum(1.0f);
+  attr.set_post_ops(ops);
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, engine);
+}
+
+bool has_vnni() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
+         isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
+}
+
 }  // namespace
 
 LinearWeights::LinearWeights(std::span<const float> weight, int out_features, int in_features,
-                             std::span<const float> bias, const LinearEpilogue& epilogue)
-    : in_features_(in_features), out_features_(out_features) {
+                             std::span<const float> bias, const LinearEpilogue& epilogue,
+                             GemmPrecision precision)
+    : in_features_(in_features), out_features_(out_features), precision_(precision) {
   if (out_features <= 0 || in_features <= 0 ||
       weight.size() != static_cast<std::size_t>(out_features) * in_features ||
       (!bias.empty() && bias.size() != static_cast<std::size_t>(out_features))) {
@@ -88,6 +127,38 @@ LinearWeights::LinearWeights(std::span<const float> weight, int out_features, in
     impl->has_bias = !bias.empty();
     const memory::dim k = in_features;
     const memory::dim n = out_features;
+    if (precision == GemmPrecision::kInt8) {
+      impl->pd = make_int8_pd(impl->engine, k, n, impl->has_bias, epilogue);
+      impl->primitive = dnnl::matmul(impl->pd);
+      impl->levels = has_vnni() ? 255 : 127;
+      // Symmetric per output channel: w = q * scale, q in [-127, 127].
+      std::vector<std::int8_t> quantised(weight.size());  // [out, in]
+      impl->weight_scales.resize(static_cast<std::size_t>(out_features));
+      for (int o = 0; o < out_features; ++o) {
+        const float* w = weight.data() + static_cast<std::size_t>(o) * in_features;
+        float max_abs = 0.0f;
+        for (int i = 0; i < in_features; ++i) max_abs = std::max(max_abs, std::fabs(w[i]));
+        const float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
+        impl->weight_scales[static_cast<std::size_t>(o)] = scale;
+        std::int8_t* q = quantised.data() + static_cast<std::size_t>(o) * in_features;
+        for (int i = 0; i < in_features; ++i)
+          q[i] =
+              static_cast<std::int8_t>(std::clamp(std::nearbyint(w[i] / scale), -127.0f, 127.0f));
+      }
+      const memory::desc user_md({k, n}, DataType::s8, Tag::ba);
+      memory user(user_md, impl->engine, quantised.data());
+      impl->weights = memory(impl->pd.weights_desc(), impl->engine);
+      dnnl::stream stream(impl->engine);
+      dnnl::reorder(user, impl->weights).execute(stream, user, impl->weights);
+      if (impl->has_bias) {
+        impl->bias = memory(memory::desc({1, n}, DataType::f32, Tag::ab), impl->engine);
+        auto* b = static_cast<float*>(impl->bias.get_data_handle());
+        for (int i = 0; i < out_features; ++i) b[i] = bias[static_cast<std::size_t>(i)];
+      }
+      stream.wait();
+      impl_ = std::move(impl);
+      return;
+    }
     try {
       impl->pd = make_pd(impl->engine, k, n, impl->has_bias, epilogue, /*packed_weights=*/true);
     } catch (const dnnl::error&) {
@@ -113,18 +184,75 @@ LinearWeights::LinearWeights(std::span<const float> weight, int out_features, in
   impl_ = std::move(impl);
 }
 
+namespace {
+
+// Dynamic quantisation of the activations, per tensor: x ~ (q - zero_point) * scale with q in
+// [0, levels], the range [min(x, 0), max(x, 0)] mapped onto it (so 0 is exact).
+void linear_int8(const float* x, int rows, const LinearWeights& weights,
+                 const LinearWeights::Impl& impl, float* y) {
+  const std::size_t count = static_cast<std::size_t>(rows) * weights.in_features();
+  float lo = 0.0f, hi = 0.0f;
+  for (std::size_t i = 0; i < count; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  const float levels = static_cast<float>(impl.levels);
+  const float scale = hi > lo ? (hi - lo) / levels : 1.0f;
+  const float inv = 1.0f / scale;
+  const auto zero_point =
+      static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo * inv), 0.0f, levels));
+  const float zp = static_cast<float>(zero_point);
+  std::vector<std::uint8_t> quantised(count);  // [rows, in]
+  for (std::size_t i = 0; i < count; ++i)
+    quantised[i] =
+        static_cast<std::uint8_t>(std::clamp(std::nearbyint(x[i] * inv) + zp, 0.0f, levels));
+  std::vector<float> scales(impl.weight_scales.size());  // [out]
+  for (std::size_t n = 0; n < scales.size(); ++n) scales[n] = scale * impl.weight_scales[n];
+  std::int32_t zero = zero_point;
+
+  const memory::desc src_md({rows, weights.in_features()}, DataType::u8, Tag::ab);
+  const memory::desc dst_md({rows, weights.out_features()}, DataType::f32, Tag::ab);
+  memory src(src_md, impl.engine, quantised.data());
+  memory dst(dst_md, impl.engine, y);
+  memory scales_mem({{weights.out_features()}, DataType::f32, Tag::a}, impl.engine, scales.data());
+  memory zero_mem({{1}, DataType::s32, Tag::a}, impl.engine, &zero);
+  const memory::desc scratch_md = impl.pd.scratchpad_desc();
+  // Uninitialised: oneDNN writes before it reads, and zeroing it cost a pass per call.
+  const std::unique_ptr<unsigned char[]> scratch_bytes(
+      scratch_md.get_size() > 0 ? new unsigned char[scratch_md.get_size()] : nullptr);
+  memory scratch(scratch_md, impl.engine, scratch_bytes.get());
+  dnnl::stream stream(impl.engine);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
+                                       {DNNL_ARG_WEIGHTS, impl.weights},
+                                       {DNNL_ARG_DST, dst},
+                                       {DNNL_ARG_SCRATCHPAD, scratch},
+                                       {DNNL_ARG_ATTR_OUTPUT_SCALES, scales_mem},
+                                       {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zero_mem}};
+  if (impl.has_bias) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, impl.bias);
+  impl.primitive.execute(stream, args);
+  stream.wait();
+}
+
+}  // namespace
+
 void linear(const float* x, int rows, const LinearWeights& weights, float* y) {
   if (weights.empty()) throw Error(ErrorCode::kInternal, "linear: empty weights");
   if (rows <= 0) return;
   const LinearWeights::Impl& impl = *weights.impl_;
   try {
+    if (weights.precision() == GemmPrecision::kInt8) {
+      linear_int8(x, rows, weights, impl, y);
+      return;
+    }
     const memory::desc src_md({rows, weights.in_features()}, DataType::f32, Tag::ab);
     const memory::desc dst_md({rows, weights.out_features()}, DataType::f32, Tag::ab);
     memory src(src_md, impl.engine, const_cast<float*>(x));
     memory dst(dst_md, impl.engine, y);
     const memory::desc scratch_md = impl.pd.scratchpad_desc();
-    std::vector<unsigned char> scratch_bytes(scratch_md.get_size());
-    memory scratch(scratch_md, impl.engine, scratch_bytes.empty() ? nullptr : scratch_bytes.data());
+    // Uninitialised: oneDNN writes before it reads, and zeroing it cost a pass per call.
+    const std::unique_ptr<unsigned char[]> scratch_bytes(
+        scratch_md.get_size() > 0 ? new unsigned char[scratch_md.get_size()] : nullptr);
+    memory scratch(scratch_md, impl.engine, scratch_bytes.get());
     dnnl::stream stream(impl.engine);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                          {DNNL_ARG_WEIGHTS, impl.weights},

@@ -21,6 +21,16 @@ struct LinearEpilogue {
   bool accumulate = false;  // y += result: a residual connection (after the activation, if any)
 };
 
+// How a LinearWeights multiplies.
+enum class GemmPrecision {
+  kF32,
+  // Weights quantised symmetrically per output channel to int8 at construction; activations
+  // quantised per call (per tensor, asymmetric, to uint8: 7 bits on CPUs without VNNI, where
+  // u8 x s8 pairs could saturate 16-bit intermediates); oneDNN's u8 x s8 -> s32 GEMM, rescaled to
+  // float before the bias and the epilogue.
+  kInt8,
+};
+
 // The weights of one torch.nn.Linear (out_features x in_features, row-major, as HF stores them)
 // plus an optional bias, in the layout oneDNN's matmul prefers.
 class LinearWeights {
@@ -29,11 +39,13 @@ class LinearWeights {
   // weight: [out_features, in_features] row-major; bias: [out_features] or empty (no bias).
   // Throws zeroshot::Error(kInvalidArgument) on sizes that disagree, kInternal if oneDNN fails.
   LinearWeights(std::span<const float> weight, int out_features, int in_features,
-                std::span<const float> bias, const LinearEpilogue& epilogue = {});
+                std::span<const float> bias, const LinearEpilogue& epilogue = {},
+                GemmPrecision precision = GemmPrecision::kF32);
 
   int in_features() const noexcept { return in_features_; }
   int out_features() const noexcept { return out_features_; }
   bool empty() const noexcept { return impl_ == nullptr; }
+  GemmPrecision precision() const noexcept { return precision_; }
 
   struct Impl;  // oneDNN objects; defined in gemm.cc only
 
@@ -42,6 +54,7 @@ class LinearWeights {
   std::shared_ptr<const Impl> impl_;
   int in_features_ = 0;
   int out_features_ = 0;
+  GemmPrecision precision_ = GemmPrecision::kF32;
 };
 
 // As torch.nn.functional.linear: y[rows, out] = x[rows, in] @ W^T + b, then the weights'

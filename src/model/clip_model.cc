@@ -42,10 +42,11 @@ void check_config(const config::ClipConfig& c, const std::string& source) {
 }  // namespace
 
 ClipModel::ClipModel(const config::ClipConfig& config, const tensor::NamedViews& weights,
-                     const std::string& source)
+                     const std::string& source, bool int8, bool release_views)
     : config_(config) {
   check_config(config_, source);
-  weights_ = std::make_unique<const ClipWeights>(load_weights(config_, weights, source));
+  weights_ = std::make_unique<const ClipWeights>(
+      load_weights(config_, weights, source, int8, release_views));
 }
 
 ClipModel::~ClipModel() = default;

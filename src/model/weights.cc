@@ -15,8 +15,8 @@ using Shape = std::vector<std::int64_t>;
 
 class Loader {
  public:
-  Loader(const tensor::NamedViews& views, const std::string& source)
-      : views_(views), source_(source) {}
+  Loader(const tensor::NamedViews& views, const std::string& source, bool release_views)
+      : views_(views), source_(source), release_views_(release_views) {}
 
   // Records an expected tensor; `alternatives` are other accepted shapes (logit_scale: [] or [1]).
   void expect(const std::string& name, Shape shape, std::vector<Shape> alternatives = {}) {
@@ -37,7 +37,11 @@ class Loader {
   // Converted to float32 (names were checked by expect() first).
   tensor::Buffer floats(const std::string& name) const {
     try {
-      return tensor::to_f32(views_.at(name));
+      const tensor::View& view = views_.at(name);
+      tensor::Buffer converted = tensor::to_f32(view);
+      // Each tensor is read once: its file pages need not stay resident next to our copy.
+      if (release_views_) tensor::release_pages(view);
+      return converted;
     } catch (const Error& e) {
       fail("tensor '" + name + "': " + e.what());
     }
@@ -47,12 +51,14 @@ class Loader {
     return {floats(prefix + ".weight"), floats(prefix + ".bias")};
   }
 
-  kernels::LinearWeights linear(const std::string& prefix, int out, int in, bool bias,
-                                const kernels::LinearEpilogue& epilogue = {}) const {
+  kernels::LinearWeights linear(
+      const std::string& prefix, int out, int in, bool bias,
+      const kernels::LinearEpilogue& epilogue = {},
+      kernels::GemmPrecision precision = kernels::GemmPrecision::kF32) const {
     const tensor::Buffer w = floats(prefix + ".weight");
     tensor::Buffer b;
     if (bias) b = floats(prefix + ".bias");
-    return kernels::LinearWeights(w.span(), out, in, b.span(), epilogue);
+    return kernels::LinearWeights(w.span(), out, in, b.span(), epilogue, precision);
   }
 
   [[noreturn]] void fail(const std::string& what) const {
@@ -62,6 +68,7 @@ class Loader {
  private:
   const tensor::NamedViews& views_;
   const std::string& source_;
+  bool release_views_;
 };
 
 void expect_layers(Loader& loader, const std::string& prefix, const config::EncoderConfig& c) {
@@ -85,7 +92,8 @@ void expect_layers(Loader& loader, const std::string& prefix, const config::Enco
 }
 
 std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::string& prefix,
-                                             const config::EncoderConfig& c) {
+                                             const config::EncoderConfig& c, bool int8) {
+  const auto precision = int8 ? kernels::GemmPrecision::kInt8 : kernels::GemmPrecision::kF32;
   const int h = c.hidden_size;
   const std::size_t hh = static_cast<std::size_t>(h) * h;
   std::vector<EncoderLayerWeights> layers;
@@ -106,16 +114,19 @@ std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::st
     }
     EncoderLayerWeights layer;
     layer.layer_norm1 = loader.layer_norm(p + ".layer_norm1");
-    layer.qkv = kernels::LinearWeights(qkv_w.span(), 3 * h, h, qkv_b.span());
+    layer.qkv = kernels::LinearWeights(qkv_w.span(), 3 * h, h, qkv_b.span(), {}, precision);
     // HF: hidden = residual + out_proj(...), residual + fc2(act(fc1(...))): the residual adds and
     // the activation are fused into the GEMMs.
     const kernels::LinearEpilogue residual{.activation = std::nullopt, .accumulate = true};
     const kernels::LinearEpilogue activated{.activation = to_kernel_activation(c.activation),
                                             .accumulate = false};
-    layer.out_proj = loader.linear(p + ".self_attn.out_proj", h, h, /*bias=*/true, residual);
+    layer.out_proj =
+        loader.linear(p + ".self_attn.out_proj", h, h, /*bias=*/true, residual, precision);
     layer.layer_norm2 = loader.layer_norm(p + ".layer_norm2");
-    layer.fc1 = loader.linear(p + ".mlp.fc1", c.intermediate_size, h, /*bias=*/true, activated);
-    layer.fc2 = loader.linear(p + ".mlp.fc2", h, c.intermediate_size, /*bias=*/true, residual);
+    layer.fc1 =
+        loader.linear(p + ".mlp.fc1", c.intermediate_size, h, /*bias=*/true, activated, precision);
+    layer.fc2 =
+        loader.linear(p + ".mlp.fc2", h, c.intermediate_size, /*bias=*/true, residual, precision);
     layers.push_back(std::move(layer));
   }
   return layers;
@@ -136,7 +147,7 @@ kernels::Activation to_kernel_activation(config::Activation activation) {
 }
 
 ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
-                         const std::string& source) {
+                         const std::string& source, bool int8, bool release_views) {
   const config::TextConfig& tc = config.text;
   const config::VisionConfig& vc = config.vision;
   const std::int64_t th = tc.encoder.hidden_size;
@@ -146,7 +157,7 @@ ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedVi
   const std::int64_t positions = grid * grid + 1;
 
   // Everything is checked before anything is converted, so a bad file fails fast.
-  Loader loader(views, source);
+  Loader loader(views, source, release_views);
   loader.expect("text_model.embeddings.token_embedding.weight", {tc.vocab_size, th});
   loader.expect("text_model.embeddings.position_embedding.weight",
                 {tc.max_position_embeddings, th});
@@ -170,7 +181,7 @@ ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedVi
   ClipWeights w;
   w.text.token_embedding = loader.floats("text_model.embeddings.token_embedding.weight");
   w.text.position_embedding = loader.floats("text_model.embeddings.position_embedding.weight");
-  w.text.layers = load_layers(loader, "text_model", tc.encoder);
+  w.text.layers = load_layers(loader, "text_model", tc.encoder, int8);
   w.text.final_layer_norm = loader.layer_norm("text_model.final_layer_norm");
   w.text.projection =
       loader.linear("text_projection", config.projection_dim, tc.encoder.hidden_size, false);
@@ -183,7 +194,7 @@ ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedVi
   w.vision.class_embedding = loader.floats("vision_model.embeddings.class_embedding");
   w.vision.position_embedding = loader.floats("vision_model.embeddings.position_embedding.weight");
   w.vision.pre_layernorm = loader.layer_norm("vision_model.pre_layrnorm");
-  w.vision.layers = load_layers(loader, "vision_model", vc.encoder);
+  w.vision.layers = load_layers(loader, "vision_model", vc.encoder, int8);
   w.vision.post_layernorm = loader.layer_norm("vision_model.post_layernorm");
   w.vision.projection =
       loader.linear("visual_projection", config.projection_dim, vc.encoder.hidden_size, false);

@@ -29,6 +29,11 @@ struct View {
 // Weight name (Hugging Face's, e.g. "vision_model.embeddings.class_embedding") -> view.
 using NamedViews = std::unordered_map<std::string, View>;
 
+// Drops the view's whole pages from this process's resident set (madvise MADV_DONTNEED). ONLY for
+// views into a read-only file mapping (safetensors::File), whose pages fault back in from the file
+// if read again; on anonymous memory it would zero the data.
+void release_pages(const View& view);
+
 // "[768,3,32,32]"
 std::string shape_string(const std::vector<std::int64_t>& shape);
 
