@@ -17,10 +17,18 @@ void ModelFlags::add_to(CLI::App& command) {
   command.add_option("--threads", threads, "Threads for inference (0 = all cores)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  command
+      .add_option("--precision", precision,
+                  "fp32 (exact) or int8 (quantised linear layers: faster, slightly less accurate)")
+      ->check(CLI::IsMember({"fp32", "int8"}))
+      ->capture_default_str();
 }
 
 Model ModelFlags::load() const {
-  return Model::load({.repo = repo, .revision = revision, .threads = threads});
+  return Model::load({.repo = repo,
+                      .revision = revision,
+                      .threads = threads,
+                      .precision = precision == "int8" ? Precision::kInt8 : Precision::kFloat32});
 }
 
 void print_json(const nlohmann::json& value) {

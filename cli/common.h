@@ -15,6 +15,7 @@ struct ModelFlags {
   std::string repo = std::string(kDefaultRepo);
   std::string revision = "main";
   int threads = 0;
+  std::string precision = "fp32";  // fp32 | int8
   void add_to(CLI::App& command);
   Model load() const;
 };
