@@ -136,7 +136,13 @@ TEST(ApiBadInput, OneMegabyteLabelIsTruncatedToTheModelsPositions) {
   // Only the first 75 tokens count: 3 of the template, then 36 repeats of "small dog".
   std::string head;
   for (int i = 0; i < 40; ++i) head += "small dog ";
-  EXPECT_EQ(tiny().embed_text("a photo of " + huge), tiny().embed_text("a photo of " + head));
+  // Same ids, so the same embedding up to float rounding (oneDNN may pick another kernel split
+  // for buffers at other addresses).
+  const auto a = tiny().embed_text("a photo of " + huge),
+             b = tiny().embed_text("a photo of " + head);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6);
+  EXPECT_EQ(tiny().tokenize("a photo of " + huge), tiny().tokenize("a photo of " + head));
   EXPECT_EQ(tiny().tokenize(huge).size(), 77u);
 }
 
