@@ -31,8 +31,9 @@ inline constexpr std::string_view kDefaultTemplate = "a photo of {label}";
 // Arithmetic of the transformer's matrix products.
 enum class Precision {
   kFloat32,  // exact to Hugging Face's float32 results (within float rounding)
-  // Linear weights quantised to int8 per output channel at load, activations to uint8 per call;
-  // several times faster on CPUs with VNNI, at a small accuracy cost (bench/README.md).
+  // The vision tower's linear weights quantised to int8 per output channel at load, activations
+  // to uint8 per call: image embeddings several times faster on CPUs with VNNI, at a small
+  // accuracy cost (bench/README.md). Text embeddings stay float32 (they are cached).
   kInt8,
 };
 

@@ -30,10 +30,11 @@ class ClipModel {
   // 'vision_model.embeddings.patch_embedding.weight' has shape [768,3,16,16], config implies
   // [768,3,32,32]" or "model.safetensors: missing tensor 'text_projection.weight'". Unknown
   // tensors (position_ids buffers, ...) are ignored; logit_scale may have shape [] or [1].
-  // int8 = true quantises the encoder layers' linear weights (kernels::GemmPrecision::kInt8);
-  // the patch embedding and the projections stay float32. release_views = true only for views
-  // into a read-only file mapping: each tensor's pages leave the resident set once read, so that
-  // peak memory stays near one copy of the weights (see tensor::release_pages).
+  // int8 = true quantises the vision encoder layers' linear weights
+  // (kernels::GemmPrecision::kInt8); the text tower, the patch embedding and the projections stay
+  // float32. release_views = true only for views into a read-only file mapping: each tensor's pages
+  // leave the resident set once read, so that peak memory stays near one copy of the weights (see
+  // tensor::release_pages).
   ClipModel(const config::ClipConfig& config, const tensor::NamedViews& weights,
             const std::string& source, bool int8 = false, bool release_views = false);
   ~ClipModel();

@@ -179,9 +179,11 @@ ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedVi
   loader.expect("logit_scale", {}, {{1}});
 
   ClipWeights w;
+  // int8 covers the vision tower only: text embeddings are computed once per label and cached,
+  // so quantising the text tower would cost accuracy for almost no time.
   w.text.token_embedding = loader.floats("text_model.embeddings.token_embedding.weight");
   w.text.position_embedding = loader.floats("text_model.embeddings.position_embedding.weight");
-  w.text.layers = load_layers(loader, "text_model", tc.encoder, int8);
+  w.text.layers = load_layers(loader, "text_model", tc.encoder, /*int8=*/false);
   w.text.final_layer_norm = loader.layer_norm("text_model.final_layer_norm");
   w.text.projection =
       loader.linear("text_projection", config.projection_dim, tc.encoder.hidden_size, false);

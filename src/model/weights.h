@@ -55,7 +55,7 @@ struct ClipWeights {
 // Checks every tensor the config implies (presence, dtype F32/F16/BF16, shape) before converting
 // any; throws zeroshot::Error(kModelInvalid) with "<source>: missing tensor 'name'", "<source>:
 // tensor 'name' has shape [a,b], config implies [c,d]" or "... has dtype I64, expected F32, F16
-// or BF16". Other tensors in `views` are ignored. int8: the encoder layers' linears are
+// or BF16". Other tensors in `views` are ignored. int8: the vision encoder layers' linears are
 // quantised (kernels::GemmPrecision::kInt8). release_views: the views are a read-only file
 // mapping whose pages are dropped from the resident set once read (tensor::release_pages).
 ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
