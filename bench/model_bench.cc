@@ -1,16 +1,31 @@
-// model_bench: end-to-end timings of the public API on a full-size random-weight ViT-B/32.
-//   model_bench [MODEL_FOLDER] [--repeats N]
-// Without a folder it generates build/bench-models/clip-vit-base-patch32-random on first use.
-// Reports medians of N runs (after one warm-up) and the process's peak RSS.
+// model_bench: timings of the public API on a full-size random-weight ViT-B/32, each next to a
+// baseline measured in the same run (see bench/README.md for the commands and the latest table).
+//
+//   model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] [--small]
+//
+// Without --model it generates build/bench-models/clip-vit-base-patch32-random on first use
+// (--small: a tiny 2-layer model, for the CI smoke pass). Every figure is the median of N runs
+// after one warm-up; baselines and candidates are interleaved run by run, so that load from other
+// processes hits both alike. Peak RSS is measured in a child process that only loads the model
+// and embeds one image.
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "image/preprocess.h"
+#include "kernels/gemm.h"
+#include "kernels/threads.h"
 #include "support/random_clip.h"
 #include "zeroshot/zeroshot.h"
 
@@ -18,65 +33,346 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-template <typename F>
-double median_ms(int repeats, F&& f) {
-  f();  // warm-up
-  std::vector<double> ms;
-  for (int i = 0; i < repeats; ++i) {
-    auto t0 = Clock::now();
-    f();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+double elapsed_ms(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-double peak_rss_mib() {
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Runs every function once (warm-up), then `repeats` rounds of all of them in turn; returns the
+// median milliseconds of each.
+std::vector<double> interleaved_ms(int repeats, const std::vector<std::function<void()>>& fs) {
+  for (const auto& f : fs) f();
+  std::vector<std::vector<double>> ms(fs.size());
+  for (int r = 0; r < repeats; ++r) {
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+      const auto t0 = Clock::now();
+      fs[i]();
+      ms[i].push_back(elapsed_ms(t0));
+    }
+  }
+  std::vector<double> out;
+  for (auto& m : ms) out.push_back(median(m));
+  return out;
+}
+
+double one_ms(int repeats, const std::function<void()>& f) {
+  return interleaved_ms(repeats, {f})[0];
+}
+
+// The model's GEMMs alone, through the library's own kernel on random weights of the same shapes:
+// the floor an image embedding can reach. Returns {milliseconds, GFLOP} for one forward pass of
+// `rows` rows through `layers` layers (+ the patch embedding).
+struct GemmFloor {
+  double ms = 0;
+  double gflop = 0;
+};
+
+GemmFloor gemm_floor(int repeats, int rows, int hidden, int inter, int layers, int patch_in,
+                     int patches) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  auto random = [&](std::size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = normal(rng);
+    return v;
+  };
+  struct Shape {
+    int m, k, n;
+  };
+  const std::vector<Shape> shapes = {{rows, hidden, 3 * hidden},
+                                     {rows, hidden, hidden},
+                                     {rows, hidden, inter},
+                                     {rows, inter, hidden}};
+  std::vector<zeroshot::kernels::LinearWeights> weights;
+  for (const Shape& s : shapes) {
+    weights.emplace_back(random(static_cast<std::size_t>(s.n) * s.k), s.n, s.k,
+                         random(static_cast<std::size_t>(s.n)));
+  }
+  const zeroshot::kernels::LinearWeights patch(random(static_cast<std::size_t>(hidden) * patch_in),
+                                               hidden, patch_in, {});
+  const auto x = random(static_cast<std::size_t>(rows) * std::max(inter, patch_in));
+  std::vector<float> y(static_cast<std::size_t>(rows) * std::max(3 * hidden, inter));
+  GemmFloor floor;
+  for (const Shape& s : shapes) floor.gflop += 2.0 * s.m * s.k * s.n * layers / 1e9;
+  floor.gflop += 2.0 * patches * patch_in * hidden / 1e9;
+  floor.ms = one_ms(repeats, [&] {
+    zeroshot::kernels::linear(x.data(), patches, patch, y.data());
+    for (int l = 0; l < layers; ++l)
+      for (std::size_t i = 0; i < shapes.size(); ++i)
+        zeroshot::kernels::linear(x.data(), rows, weights[i], y.data());
+  });
+  return floor;
+}
+
+// Peak RSS (MiB) of a child process that loads the model and embeds one image.
+double child_peak_rss_mib(const std::string& folder, const zeroshot::Image& image, int threads) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    try {
+      auto model = zeroshot::Model::load({.repo = folder, .threads = threads});
+      model.embed_image(image);
+    } catch (...) {
+      _exit(1);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
   rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
+  getrusage(RUSAGE_CHILDREN, &usage);
   return usage.ru_maxrss / 1024.0;
+}
+
+std::vector<std::string> make_labels(int n, int words) {
+  static const char* const kWords[] = {"red",  "small", "wooden", "striped",  "old",    "shiny",
+                                       "dog",  "cat",   "car",    "house",    "tree",   "bird",
+                                       "boat", "chair", "river",  "mountain", "street", "fruit"};
+  std::vector<std::string> labels;
+  for (int i = 0; i < n; ++i) {
+    std::string label;
+    for (int w = 0; w < words; ++w) {
+      if (w) label += ' ';
+      label += kWords[(i * 7 + w * 13 + i / 18) % 18];
+    }
+    labels.push_back(label + " " + std::to_string(i));  // distinct prompts
+  }
+  return labels;
+}
+
+void row(const char* name, double value, const char* unit, const char* baseline_name,
+         double baseline, const char* ratio_note) {
+  if (baseline > 0) {
+    std::printf("| %-44s | %9.2f %-4s | %-34s | %9.2f | %5.2f %s |\n", name, value, unit,
+                baseline_name, baseline, baseline / value, ratio_note);
+  } else {
+    std::printf("| %-44s | %9.2f %-4s | %-34s | %9s | %5s %s |\n", name, value, unit, "", "", "",
+                ratio_note);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string folder = "build/bench-models/clip-vit-base-patch32-random";
-  int repeats = 10;
+  std::string folder;
+  int repeats = 7;
+  int threads = 0;
+  bool small = false;
+  int label_count = 1000;
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--repeats" && i + 1 < argc)
+    const std::string a = argv[i];
+    if (a == "--repeats" && i + 1 < argc) {
       repeats = std::max(1, std::stoi(argv[++i]));
-    else
-      folder = a;
+    } else if (a == "--threads" && i + 1 < argc) {
+      threads = std::stoi(argv[++i]);
+    } else if (a == "--model" && i + 1 < argc) {
+      folder = argv[++i];
+    } else if (a == "--labels" && i + 1 < argc) {
+      label_count = std::max(2, std::stoi(argv[++i]));
+    } else if (a == "--small") {
+      small = true;
+    } else {
+      std::fprintf(
+          stderr,
+          "usage: model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] [--small]\n");
+      return 2;
+    }
+  }
+  const std::string fixtures = ZEROSHOT_FIXTURES;
+  if (folder.empty()) {
+    folder = small ? "build/bench-models/clip-small-random"
+                   : "build/bench-models/clip-vit-base-patch32-random";
   }
   if (!std::filesystem::exists(folder + "/model.safetensors")) {
-    std::fprintf(stderr, "generating %s (random ViT-B/32 weights)...\n", folder.c_str());
+    std::fprintf(stderr, "generating %s (random weights)...\n", folder.c_str());
     zeroshot::testing::RandomClipOptions options;
-    options.tokenizer_from = std::string(ZEROSHOT_FIXTURES) + "/models/tiny-clip";
+    options.tokenizer_from = fixtures + "/models/tiny-clip";
+    if (small) {
+      options.config = {{"projection_dim", 32},
+                        {"text_config",
+                         {{"hidden_size", 64},
+                          {"intermediate_size", 128},
+                          {"num_attention_heads", 4},
+                          {"num_hidden_layers", 2}}},
+                        {"vision_config",
+                         {{"hidden_size", 64},
+                          {"intermediate_size", 128},
+                          {"num_attention_heads", 4},
+                          {"num_hidden_layers", 2},
+                          {"image_size", 64},
+                          {"patch_size", 16}}}};
+      options.preprocessor = {{"size", {{"shortest_edge", 64}}},
+                              {"crop_size", {{"height", 64}, {"width", 64}}},
+                              {"do_center_crop", true},
+                              {"do_normalize", true},
+                              {"do_resize", true},
+                              {"do_rescale", true},
+                              {"resample", 3},
+                              {"image_mean", {0.48145466, 0.4578275, 0.40821073}},
+                              {"image_std", {0.26862954, 0.26130258, 0.27577711}}};
+    }
     zeroshot::testing::write_random_clip(folder, options);
   }
-  const auto weights_mib = std::filesystem::file_size(folder + "/model.safetensors") / 1048576.0;
-  const auto image =
-      zeroshot::Image::from_file(std::string(ZEROSHOT_FIXTURES) + "/images/scene_640x480_q92.jpg");
-  const std::vector<std::string> labels = {"a dog", "a cat", "a sports car", "a bowl of fruit"};
+  const double weights_mib = std::filesystem::file_size(folder + "/model.safetensors") / 1048576.0;
+  const std::string small_jpeg = fixtures + "/images/scene_640x480_q92.jpg";
+  const std::string large_jpeg = fixtures + "/images/large_1600x1200_q90.jpg";
+  const auto image = zeroshot::Image::from_file(small_jpeg);
 
-  auto t0 = Clock::now();
-  auto model = zeroshot::Model::load({.repo = folder});
-  const double first_load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  // Before anything big lives in this process (the child starts as a copy of it).
+  const double rss_mib = child_peak_rss_mib(folder, image, threads);
+
+  const auto t_first = Clock::now();
+  auto model = zeroshot::Model::load({.repo = folder, .threads = threads});
+  const double first_load_ms = elapsed_ms(t_first);
+  const int load_repeats = std::max(1, repeats / 2);
   const double load_ms =
-      median_ms(std::max(1, repeats / 3), [&] { zeroshot::Model::load({.repo = folder}); });
-  const double image_ms = median_ms(repeats, [&] { model.embed_image(image); });
-  const double text_ms = median_ms(repeats, [&] { model.embed_text("a photo of a dog"); });
-  const double classify_ms = median_ms(repeats, [&] { model.classify(image, labels); });
+      one_ms(load_repeats, [&] { zeroshot::Model::load({.repo = folder, .threads = threads}); });
+  auto cold = zeroshot::Model::load(
+      {.repo = folder, .threads = threads, .text_cache_entries = 0});  // every text computed
 
-  std::printf("model                 %s (%.0f MiB of weights)\n", folder.c_str(), weights_mib);
-  std::printf("load (first)          %8.1f ms\n", first_load_ms);
-  std::printf("load (warm cache)     %8.1f ms  median of %d\n", load_ms, std::max(1, repeats / 3));
-  std::printf("embed_image 640x480   %8.1f ms  median of %d (decode excluded, preprocess incl.)\n",
-              image_ms, repeats);
-  std::printf("embed_text (7 tokens) %8.2f ms  median of %d\n", text_ms, repeats);
-  std::printf("classify (4 labels)   %8.1f ms  median of %d\n", classify_ms, repeats);
-  std::printf("peak RSS              %8.0f MiB (%.2fx the weights file)\n", peak_rss_mib(),
-              peak_rss_mib() / weights_mib);
+  // The model's configuration, read back through the public API where possible.
+  const int image_side = [&] {
+    std::ifstream in(folder + "/config.json");
+    const auto config = nlohmann::json::parse(in);
+    return config.value("vision_config", nlohmann::json::object()).value("image_size", 224);
+  }();
+  const auto vision = [&] {
+    std::ifstream in(folder + "/config.json");
+    return nlohmann::json::parse(in).value("vision_config", nlohmann::json::object());
+  }();
+  const int hidden = vision.value("hidden_size", 768);
+  const int inter = vision.value("intermediate_size", 3072);
+  const int layers = vision.value("num_hidden_layers", 12);
+  const int patch = vision.value("patch_size", 32);
+  const int patches = (image_side / patch) * (image_side / patch);
+  GemmFloor floor;
+  {
+    const zeroshot::kernels::ThreadScope scope(threads);
+    floor = gemm_floor(repeats, patches + 1, hidden, inter, layers, 3 * patch * patch, patches);
+  }
+
+  // Image embeddings: batch 1 and 8 (the same image 8 times), interleaved with the GEMM floor's
+  // shapes already measured above.
+  const std::vector<zeroshot::Image> eight(8, image);
+  const auto image_times = interleaved_ms(
+      repeats, {[&] { model.embed_image(image); }, [&] { model.embed_images(eight); }});
+  const double image_ms = image_times[0];
+  const double batch8_ms = image_times[1] / 8;
+
+  // Text: cost by prompt length (no padding to 77), then many labels, packed vs one at a time.
+  const std::string short_text = "a photo of a dog";
+  std::string long_text;
+  for (int i = 0; i < 60; ++i) long_text += "dog ";
+  const auto length_times = interleaved_ms(
+      repeats, {[&] { cold.embed_text(short_text); }, [&] { cold.embed_text(long_text); }});
+  const auto labels100 = make_labels(100, 2);
+  const auto labels1000 = make_labels(label_count, 2);  // 1000 unless --labels
+  const int few = std::max(1, repeats / 3);
+  const auto text_times = interleaved_ms(few, {[&] { cold.embed_texts(labels100); },
+                                               [&] {
+                                                 for (const auto& l : labels100)
+                                                   cold.embed_text(l);  // the previous path
+                                               }});
+  const double text1000_ms = one_ms(few, [&] { cold.embed_texts(labels1000); });
+
+  // classify with 1000 labels: cold (no cache) and warm (all cached).
+  const double classify_cold_ms = one_ms(few, [&] { cold.classify(image, labels1000); });
+  model.classify(image, labels1000);
+  const auto classify_times = interleaved_ms(
+      repeats, {[&] { model.classify(image, labels1000); }, [&] { model.embed_image(image); }});
+
+  // Decode + preprocess (the vision tower's input), default CLIP preprocessing.
+  zeroshot::image::PreprocessParams params;
+  params.shortest_edge = params.crop_height = params.crop_width = 224;
+  params.mean = {0.48145466f, 0.4578275f, 0.40821073f};
+  params.std = {0.26862954f, 0.26130258f, 0.27577711f};
+  std::vector<float> pixels(3 * 224 * 224);  // [3, 224, 224]
+  auto decode_preprocess = [&](const std::string& path) {
+    const auto img = zeroshot::Image::from_file(path);
+    zeroshot::image::preprocess(img.rgb().data(), img.width(), img.height(), params, pixels.data());
+  };
+  const auto decode_times = interleaved_ms(
+      repeats, {[&] { decode_preprocess(small_jpeg); }, [&] { decode_preprocess(large_jpeg); }});
+
+  // int8: speed against fp32 (interleaved), and accuracy on every fixture image.
+  auto int8 = zeroshot::Model::load(
+      {.repo = folder, .threads = threads, .precision = zeroshot::Precision::kInt8});
+  const auto int8_times = interleaved_ms(
+      repeats, {[&] { int8.embed_image(image); }, [&] { model.embed_image(image); }});
+  double min_cosine = 1.0;
+  std::string worst;
+  int decided = 0, kept = 0, images = 0;
+  const std::vector<std::string> accuracy_labels = make_labels(20, 2);
+  for (const auto& entry : std::filesystem::directory_iterator(fixtures + "/images")) {
+    const std::string ext = entry.path().extension().string();
+    if (ext == ".json") continue;
+    zeroshot::Image img = [&] {
+      try {
+        return zeroshot::Image::from_file(entry.path().string());
+      } catch (const zeroshot::Error&) {
+        return zeroshot::Image::from_rgb(1, 1, std::vector<std::uint8_t>{0, 0, 0});
+      }
+    }();
+    if (img.width() == 1 && img.height() == 1 && entry.path().filename() != "pixel_1x1.png")
+      continue;
+    ++images;
+    const auto a = model.embed_image(img);
+    const auto b = int8.embed_image(img);
+    double dot = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) dot += static_cast<double>(a[i]) * b[i];
+    if (dot < min_cosine) {
+      min_cosine = dot;
+      worst = entry.path().filename().string();
+    }
+    const auto fp = model.classify(img, accuracy_labels);
+    const auto q = int8.classify(img, accuracy_labels);
+    if (fp[0].score - fp[1].score >= 0.05f) {
+      ++decided;
+      kept += fp[0].label == q[0].label ? 1 : 0;
+    }
+  }
+
+  const int cores = zeroshot::kernels::available_cores();
+  std::printf("model %s (%.0f MiB of weights), %d threads of %d cores, median of %d\n",
+              folder.c_str(), weights_mib, threads > 0 ? threads : cores, cores, repeats);
+  std::printf("| %-44s | %14s | %-34s | %9s | %s |\n", "measure", "value", "baseline (same run)",
+              "baseline", "ratio");
+  std::printf("|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(16, '-').c_str(),
+              std::string(36, '-').c_str(), std::string(11, '-').c_str(),
+              std::string(15, '-').c_str());
+  row("model load, first", first_load_ms, "ms", "", 0, "");
+  row("model load, warm page cache", load_ms, "ms", "", 0, "");
+  row("image embedding, batch 1", image_ms, "ms", "GEMMs alone (model's shapes)", floor.ms,
+      "of GEMM rate");
+  std::printf("|   GEMM rate of the model's shapes: %.1f GFLOP/s (%.2f GFLOP per image)\n",
+              floor.gflop / floor.ms * 1e3, floor.gflop);
+  row("image embedding, batch 8, per image", batch8_ms, "ms", "batch 1", image_ms, "x faster");
+  row("text embedding, 1 short prompt (7 tokens)", length_times[0], "ms", "", 0, "");
+  row("text embedding, 1 long prompt (62 tokens)", length_times[1], "ms", "short prompt",
+      length_times[0], "(<1: longer costs more)");
+  row("text embedding, 100 labels (packed)", text_times[0], "ms", "one at a time", text_times[1],
+      "x faster");
+  row(("text embedding, " + std::to_string(label_count) + " labels (packed)").c_str(), text1000_ms,
+      "ms", "", 0, "");
+  row(("classify, " + std::to_string(label_count) + " labels, cold").c_str(), classify_cold_ms,
+      "ms", "", 0, "");
+  row(("classify, " + std::to_string(label_count) + " labels, cached").c_str(), classify_times[0],
+      "ms", "image embedding", classify_times[1], "");
+  std::printf("|   classify with %d cached labels costs image embedding + %.2f ms\n", label_count,
+              classify_times[0] - classify_times[1]);
+  row("decode + preprocess 640x480 JPEG", decode_times[0], "ms", "", 0, "");
+  row("decode + preprocess 1600x1200 JPEG", decode_times[1], "ms", "", 0, "");
+  row("int8 image embedding, batch 1", int8_times[0], "ms", "fp32 image embedding", int8_times[1],
+      "x faster");
+  std::printf(
+      "|   int8 vs fp32 on %d fixture images: min cosine %.4f (%s); top label kept on %d of "
+      "%d images where fp32 leads by >= 0.05\n",
+      images, min_cosine, worst.c_str(), kept, decided);
+  row("peak RSS (load + 1 image)", rss_mib, "MiB", "", 0, "");
+  std::printf("|   peak RSS is %.2fx the weights file (%.0f MiB)\n", rss_mib / weights_mib,
+              weights_mib);
   return 0;
 }
