@@ -73,7 +73,7 @@ struct Model::Impl {
   config::ClipConfig config;
   image::PreprocessParams preprocess;
   tokenizer::Tokenizer tokenizer;
-  model::ClipModel clip;  // owns its (packed) weights: the safetensors mapping is closed after load
+  model::ClipModel clip;  // shares the safetensors mapping: float32 weights are used in place
   float logit_scale_exp = 1.0f;
   int threads = 0;                        // per call; 0 = the caller's OpenMP setting
   std::shared_ptr<TextCache> text_cache;  // shared by copies of the Model; internally locked
@@ -273,8 +273,7 @@ Model Model::load(const LoadOptions& options) {
   model::ClipModel clip = [&] {
     auto weights = safetensors::File::open((fs::path(folder) / "model.safetensors").string());
     return model::ClipModel(config, weights.tensors(), weights.path(),
-                            /*int8=*/options.precision == Precision::kInt8,
-                            /*release_views=*/true);
+                            /*int8=*/options.precision == Precision::kInt8, weights.mapping());
   }();
   const float scale = std::exp(clip.logit_scale());
   auto impl = std::make_shared<Impl>(Impl{folder, std::move(config), params, std::move(tokenizer),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
@@ -42,11 +43,11 @@ void check_config(const config::ClipConfig& c, const std::string& source) {
 }  // namespace
 
 ClipModel::ClipModel(const config::ClipConfig& config, const tensor::NamedViews& weights,
-                     const std::string& source, bool int8, bool release_views)
+                     const std::string& source, bool int8, std::shared_ptr<const void> mapping)
     : config_(config) {
   check_config(config_, source);
   weights_ = std::make_unique<const ClipWeights>(
-      load_weights(config_, weights, source, int8, release_views));
+      load_weights(config_, weights, source, int8, std::move(mapping)));
 }
 
 ClipModel::~ClipModel() = default;

@@ -24,7 +24,9 @@ void run_encoder(const std::vector<EncoderLayerWeights>& layers,
   for (const EncoderLayerWeights& layer : layers) {
     kernels::layer_norm(x, rows, hidden, layer.layer_norm1.gamma.data(),
                         layer.layer_norm1.beta.data(), config.layer_norm_eps, normed.data());
-    kernels::linear(normed.data(), rows, layer.qkv, qkv.data());
+    kernels::linear(normed.data(), rows, layer.q_proj, qkv.data());
+    kernels::linear(normed.data(), rows, layer.k_proj, qkv.data() + h);
+    kernels::linear(normed.data(), rows, layer.v_proj, qkv.data() + 2 * h);
     kernels::attention_packed(qkv.data(), offsets, hidden, config.num_heads, causal,
                               attended.data());
     kernels::linear(attended.data(), rows, layer.out_proj, x);  // x += out_proj(attended)

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <utility>
 
 #include "tensor/convert.h"
 #include "zeroshot/error.h"
@@ -15,8 +17,9 @@ using Shape = std::vector<std::int64_t>;
 
 class Loader {
  public:
-  Loader(const tensor::NamedViews& views, const std::string& source, bool release_views)
-      : views_(views), source_(source), release_views_(release_views) {}
+  Loader(const tensor::NamedViews& views, const std::string& source,
+         std::shared_ptr<const void> mapping)
+      : views_(views), source_(source), mapping_(std::move(mapping)) {}
 
   // Records an expected tensor; `alternatives` are other accepted shapes (logit_scale: [] or [1]).
   void expect(const std::string& name, Shape shape, std::vector<Shape> alternatives = {}) {
@@ -34,17 +37,28 @@ class Loader {
     }
   }
 
-  // Converted to float32 (names were checked by expect() first).
-  tensor::Buffer floats(const std::string& name) const {
+  // As float32 (names were checked by expect() first): in place if the file holds aligned
+  // float32 and the mapping is shared with us, else converted into a buffer of our own.
+  tensor::Floats floats(const std::string& name) const {
     try {
       const tensor::View& view = views_.at(name);
-      tensor::Buffer converted = tensor::to_f32(view);
-      // Each tensor is read once: its file pages need not stay resident next to our copy.
-      if (release_views_) tensor::release_pages(view);
+      const auto count = static_cast<std::size_t>(view.numel());
+      if (mapping_ && view.dtype == tensor::DType::kF32 && view.nbytes == count * sizeof(float) &&
+          reinterpret_cast<std::uintptr_t>(view.data) % alignof(float) == 0) {
+        return tensor::Floats(mapping_, reinterpret_cast<const float*>(view.data), count);
+      }
+      tensor::Floats converted(tensor::to_f32(view));
+      // Each converted tensor is read once: its file pages need not stay next to our copy.
+      release(name);
       return converted;
     } catch (const Error& e) {
       fail("tensor '" + name + "': " + e.what());
     }
+  }
+
+  // Drops the file pages of a tensor that will not be read again (converted or quantised).
+  void release(const std::string& name) const {
+    if (mapping_) tensor::release_pages(views_.at(name));
   }
 
   LayerNormWeights layer_norm(const std::string& prefix) const {
@@ -55,10 +69,12 @@ class Loader {
       const std::string& prefix, int out, int in, bool bias,
       const kernels::LinearEpilogue& epilogue = {},
       kernels::GemmPrecision precision = kernels::GemmPrecision::kF32) const {
-    const tensor::Buffer w = floats(prefix + ".weight");
-    tensor::Buffer b;
+    const tensor::Floats w = floats(prefix + ".weight");
+    tensor::Floats b;
     if (bias) b = floats(prefix + ".bias");
-    return kernels::LinearWeights(w.span(), out, in, b.span(), epilogue, precision);
+    kernels::LinearWeights linear(w.span(), out, in, b.span(), epilogue, precision, w.owner());
+    if (!linear.borrowed()) release(prefix + ".weight");
+    return linear;
   }
 
   [[noreturn]] void fail(const std::string& what) const {
@@ -68,7 +84,7 @@ class Loader {
  private:
   const tensor::NamedViews& views_;
   const std::string& source_;
-  bool release_views_;
+  std::shared_ptr<const void> mapping_;
 };
 
 void expect_layers(Loader& loader, const std::string& prefix, const config::EncoderConfig& c) {
@@ -95,26 +111,18 @@ std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::st
                                              const config::EncoderConfig& c, bool int8) {
   const auto precision = int8 ? kernels::GemmPrecision::kInt8 : kernels::GemmPrecision::kF32;
   const int h = c.hidden_size;
-  const std::size_t hh = static_cast<std::size_t>(h) * h;
   std::vector<EncoderLayerWeights> layers;
   layers.reserve(static_cast<std::size_t>(c.num_layers));
   for (int i = 0; i < c.num_layers; ++i) {
     const std::string p = prefix + ".encoder.layers." + std::to_string(i);
-    // Fused q/k/v: rows [0,h) = q_proj, [h,2h) = k_proj, [2h,3h) = v_proj.
-    tensor::Buffer qkv_w(3 * hh);                           // [3*hidden, hidden]
-    tensor::Buffer qkv_b(3 * static_cast<std::size_t>(h));  // [3*hidden]
-    int part = 0;
-    for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
-      const std::string name = p + ".self_attn." + proj;
-      const tensor::Buffer w = loader.floats(name + ".weight");
-      const tensor::Buffer b = loader.floats(name + ".bias");
-      std::copy(w.data(), w.data() + hh, qkv_w.data() + part * hh);
-      std::copy(b.data(), b.data() + h, qkv_b.data() + part * h);
-      ++part;
-    }
     EncoderLayerWeights layer;
     layer.layer_norm1 = loader.layer_norm(p + ".layer_norm1");
-    layer.qkv = kernels::LinearWeights(qkv_w.span(), 3 * h, h, qkv_b.span(), {}, precision);
+    // q, k and v side by side in one [rows, 3*hidden] buffer: what attention reads.
+    const kernels::LinearEpilogue side_by_side{
+        .activation = std::nullopt, .accumulate = false, .y_stride = 3 * h};
+    layer.q_proj = loader.linear(p + ".self_attn.q_proj", h, h, true, side_by_side, precision);
+    layer.k_proj = loader.linear(p + ".self_attn.k_proj", h, h, true, side_by_side, precision);
+    layer.v_proj = loader.linear(p + ".self_attn.v_proj", h, h, true, side_by_side, precision);
     // HF: hidden = residual + out_proj(...), residual + fc2(act(fc1(...))): the residual adds and
     // the activation are fused into the GEMMs.
     const kernels::LinearEpilogue residual{.activation = std::nullopt, .accumulate = true};
@@ -147,7 +155,8 @@ kernels::Activation to_kernel_activation(config::Activation activation) {
 }
 
 ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
-                         const std::string& source, bool int8, bool release_views) {
+                         const std::string& source, bool int8,
+                         std::shared_ptr<const void> mapping) {
   const config::TextConfig& tc = config.text;
   const config::VisionConfig& vc = config.vision;
   const std::int64_t th = tc.encoder.hidden_size;
@@ -157,7 +166,7 @@ ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedVi
   const std::int64_t positions = grid * grid + 1;
 
   // Everything is checked before anything is converted, so a bad file fails fast.
-  Loader loader(views, source, release_views);
+  Loader loader(views, source, std::move(mapping));
   loader.expect("text_model.embeddings.token_embedding.weight", {tc.vocab_size, th});
   loader.expect("text_model.embeddings.position_embedding.weight",
                 {tc.max_position_embeddings, th});

@@ -1,27 +1,33 @@
-// The CLIP weights in the form the forward passes use: converted to float32 and, for every
-// nn.Linear, packed for the GEMM. Built once from Hugging Face's tensor names (weights.cc is the
+// The CLIP weights in the form the forward passes use: float32 (used in place from the file
+// mapping when the file holds float32, converted otherwise) and, for every nn.Linear, ready for
+// the GEMM (kernels::LinearWeights). Built once from Hugging Face's tensor names (weights.cc is the
 // only file that knows those names); immutable afterwards.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/clip_config.h"
 #include "kernels/gemm.h"
-#include "tensor/buffer.h"
+#include "tensor/floats.h"
 #include "tensor/view.h"
 
 namespace zeroshot::model {
 
 struct LayerNormWeights {
-  tensor::Buffer gamma;  // [dim]
-  tensor::Buffer beta;   // [dim]
+  tensor::Floats gamma;  // [dim]
+  tensor::Floats beta;   // [dim]
 };
 
-// One CLIPEncoderLayer. q, k and v projections are fused into one [3*hidden, hidden] GEMM.
+// One CLIPEncoderLayer. q, k and v write side by side into one [rows, 3*hidden] buffer (their
+// y_stride is 3*hidden), the layout attention reads. (They stay three GEMMs so that the file's
+// three matrices are used in place, without a fused copy.)
 struct EncoderLayerWeights {
   LayerNormWeights layer_norm1;
-  kernels::LinearWeights qkv;       // [3*hidden, hidden] + [3*hidden]: q rows, then k, then v
+  kernels::LinearWeights q_proj;    // [hidden, hidden] + [hidden] -> columns [0, hidden)
+  kernels::LinearWeights k_proj;    // -> columns [hidden, 2*hidden)
+  kernels::LinearWeights v_proj;    // -> columns [2*hidden, 3*hidden)
   kernels::LinearWeights out_proj;  // [hidden, hidden] + [hidden]; accumulates (residual)
   LayerNormWeights layer_norm2;
   kernels::LinearWeights fc1;  // [intermediate, hidden] + [intermediate]; then the activation
@@ -29,8 +35,8 @@ struct EncoderLayerWeights {
 };
 
 struct TextWeights {
-  tensor::Buffer token_embedding;     // [vocab, hidden]
-  tensor::Buffer position_embedding;  // [max_positions, hidden]
+  tensor::Floats token_embedding;     // [vocab, hidden]
+  tensor::Floats position_embedding;  // [max_positions, hidden]
   std::vector<EncoderLayerWeights> layers;
   LayerNormWeights final_layer_norm;
   kernels::LinearWeights projection;  // [projection_dim, hidden], no bias
@@ -38,8 +44,8 @@ struct TextWeights {
 
 struct VisionWeights {
   kernels::LinearWeights patch_embedding;  // [hidden, channels*patch*patch], no bias (the conv)
-  tensor::Buffer class_embedding;          // [hidden]
-  tensor::Buffer position_embedding;       // [patches + 1, hidden]
+  tensor::Floats class_embedding;          // [hidden]
+  tensor::Floats position_embedding;       // [patches + 1, hidden]
   LayerNormWeights pre_layernorm;
   std::vector<EncoderLayerWeights> layers;
   LayerNormWeights post_layernorm;
@@ -56,10 +62,13 @@ struct ClipWeights {
 // any; throws zeroshot::Error(kModelInvalid) with "<source>: missing tensor 'name'", "<source>:
 // tensor 'name' has shape [a,b], config implies [c,d]" or "... has dtype I64, expected F32, F16
 // or BF16". Other tensors in `views` are ignored. int8: the vision encoder layers' linears are
-// quantised (kernels::GemmPrecision::kInt8). release_views: the views are a read-only file
-// mapping whose pages are dropped from the resident set once read (tensor::release_pages).
+// quantised (kernels::GemmPrecision::kInt8). mapping: if set, the views point into this read-only
+// file mapping, which the weights then share: float32 tensors are used in place (no copy), and
+// the pages of tensors that are converted or quantised leave the resident set once read
+// (tensor::release_pages). Without it every tensor is copied, and `views` may go away after.
 ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
-                         const std::string& source, bool int8 = false, bool release_views = false);
+                         const std::string& source, bool int8 = false,
+                         std::shared_ptr<const void> mapping = nullptr);
 
 kernels::Activation to_kernel_activation(config::Activation activation);
 

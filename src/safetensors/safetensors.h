@@ -25,6 +25,8 @@ class File {
     return metadata_;
   }
   const std::string& path() const noexcept { return mapping_->path(); }
+  // The mapping the views point into: holding it keeps them valid after this File is gone.
+  std::shared_ptr<const util::MappedFile> mapping() const noexcept { return mapping_; }
 
  private:
   std::shared_ptr<const util::MappedFile> mapping_;

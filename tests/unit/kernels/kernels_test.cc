@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
@@ -74,6 +75,43 @@ TEST(Linear, RejectsSizesThatDisagree) {
   EXPECT_THROW(LinearWeights(w, 2, 4, {}), Error);
   EXPECT_THROW(LinearWeights(w, 2, 3, b), Error);
   EXPECT_NO_THROW(LinearWeights(w, 2, 3, std::span<const float>(b.data(), 2)));
+}
+
+// Weights whose memory outlives them (a file mapping) are used in place where oneDNN's kernel
+// takes a plain layout; either way the product is the same, and y_stride leaves the other
+// columns of a wider output alone (q, k and v side by side).
+TEST(Linear, BorrowedWeightsAndOutputStride) {
+  const int m = 23, n = 48, k = 40, stride = 3 * n;
+  auto owned =
+      std::make_shared<std::vector<float>>(random_vector(static_cast<std::size_t>(n) * k, 7));
+  const auto b = random_vector(n, 8);
+  const auto x = random_vector(static_cast<std::size_t>(m) * k, 9);
+  const auto ref = naive_linear(x, m, *owned, n, k, b);
+  const LinearEpilogue side_by_side{
+      .activation = std::nullopt, .accumulate = false, .y_stride = stride};
+  for (bool borrow : {false, true}) {
+    const LinearWeights weights(*owned, n, k, b, side_by_side, GemmPrecision::kF32,
+                                borrow ? owned : nullptr);
+    if (!borrow) {
+      EXPECT_FALSE(weights.borrowed());
+    }
+    std::vector<float> y(static_cast<std::size_t>(m) * stride, -7.0f);  // [m, 3n]
+    linear(x.data(), m, weights, y.data() + n);                         // the middle n columns
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < stride; ++j) {
+        const float got = y[static_cast<std::size_t>(i) * stride + j];
+        if (j < n || j >= 2 * n) {
+          ASSERT_EQ(got, -7.0f) << "row " << i << " column " << j << " written";
+        } else {
+          ASSERT_NEAR(got, ref[static_cast<std::size_t>(i) * n + j - n], 1e-4) << borrow;
+        }
+      }
+    }
+  }
+  const auto w = random_vector(static_cast<std::size_t>(n) * k, 10);
+  EXPECT_THROW(LinearWeights(w, n, k, b,
+                             {.activation = std::nullopt, .accumulate = false, .y_stride = n - 1}),
+               Error);
 }
 
 double reference_activation(Activation a, double x) {
