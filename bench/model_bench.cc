@@ -64,8 +64,9 @@ double one_ms(int repeats, const std::function<void()>& f) {
 }
 
 // The model's GEMMs alone, through the library's own kernel on random weights of the same shapes:
-// the floor an image embedding can reach. Returns {milliseconds, GFLOP} for one forward pass of
-// `rows` rows through `layers` layers (+ the patch embedding).
+// the floor a forward pass reaches if every row goes through every layer. Returns {milliseconds,
+// GFLOP} for one pass of `rows` rows through `layers` layers (+ the patch embedding when
+// patch_in > 0).
 struct GemmFloor {
   double ms = 0;
   double gflop = 0;
@@ -92,15 +93,17 @@ GemmFloor gemm_floor(int repeats, int rows, int hidden, int inter, int layers, i
     weights.emplace_back(random(static_cast<std::size_t>(s.n) * s.k), s.n, s.k,
                          random(static_cast<std::size_t>(s.n)));
   }
-  const zeroshot::kernels::LinearWeights patch(random(static_cast<std::size_t>(hidden) * patch_in),
-                                               hidden, patch_in, {});
+  const zeroshot::kernels::LinearWeights patch =
+      patch_in > 0 ? zeroshot::kernels::LinearWeights(
+                         random(static_cast<std::size_t>(hidden) * patch_in), hidden, patch_in, {})
+                   : zeroshot::kernels::LinearWeights();
   const auto x = random(static_cast<std::size_t>(rows) * std::max(inter, patch_in));
   std::vector<float> y(static_cast<std::size_t>(rows) * std::max(3 * hidden, inter));
   GemmFloor floor;
   for (const Shape& s : shapes) floor.gflop += 2.0 * s.m * s.k * s.n * layers / 1e9;
   floor.gflop += 2.0 * patches * patch_in * hidden / 1e9;
   floor.ms = one_ms(repeats, [&] {
-    zeroshot::kernels::linear(x.data(), patches, patch, y.data());
+    if (!patch.empty()) zeroshot::kernels::linear(x.data(), patches, patch, y.data());
     for (int l = 0; l < layers; ++l)
       for (std::size_t i = 0; i < shapes.size(); ++i)
         zeroshot::kernels::linear(x.data(), rows, weights[i], y.data());
@@ -127,20 +130,47 @@ double child_peak_rss_mib(const std::string& folder, const zeroshot::Image& imag
   return usage.ru_maxrss / 1024.0;
 }
 
-std::vector<std::string> make_labels(int n, int words) {
+// n distinct short labels, "adjective noun" (every word one CLIP token: 2 tokens a label, as
+// typical class names); past 25 x 40 pairs a number is appended.
+std::vector<std::string> make_labels(int n) {
+  static const char* const kAdjectives[] = {
+      "red",   "small", "wooden", "old", "shiny", "big",   "blue",  "green", "white",
+      "black", "young", "wet",    "dry", "dark",  "light", "round", "tall",  "long",
+      "short", "happy", "sad",    "hot", "cold",  "new",   "dirty"};
+  static const char* const kNouns[] = {
+      "dog",   "cat",      "car",    "house", "tree",  "bird",  "boat",  "chair",
+      "river", "mountain", "street", "fruit", "horse", "table", "phone", "book",
+      "plane", "train",    "flower", "fish",  "road",  "beach", "bike",  "bus",
+      "door",  "cup",      "bed",    "shoe",  "hat",   "clock", "lamp",  "bridge",
+      "cake",  "apple",    "garden", "ball",  "bear",  "cow",   "duck",  "girl"};
+  std::vector<std::string> labels;
+  for (int i = 0; i < n; ++i) {
+    std::string label = std::string(kAdjectives[i % 25]) + " " + kNouns[(i / 25) % 40];
+    if (i >= 25 * 40) label += " " + std::to_string(i);
+    labels.push_back(label);
+  }
+  return labels;
+}
+
+// 20 labels for the int8 accuracy check: "word word number", varied enough that random weights
+// still give clear winners on many fixture images.
+std::vector<std::string> accuracy_labels() {
   static const char* const kWords[] = {"red",  "small", "wooden", "striped",  "old",    "shiny",
                                        "dog",  "cat",   "car",    "house",    "tree",   "bird",
                                        "boat", "chair", "river",  "mountain", "street", "fruit"};
   std::vector<std::string> labels;
-  for (int i = 0; i < n; ++i) {
-    std::string label;
-    for (int w = 0; w < words; ++w) {
-      if (w) label += ' ';
-      label += kWords[(i * 7 + w * 13 + i / 18) % 18];
-    }
-    labels.push_back(label + " " + std::to_string(i));  // distinct prompts
+  for (int i = 0; i < 20; ++i) {
+    labels.push_back(std::string(kWords[(i * 7 + i / 18) % 18]) + " " +
+                     kWords[(i * 7 + 13 + i / 18) % 18] + " " + std::to_string(i));
   }
   return labels;
+}
+
+// Mean token count (start and end tokens included) of the prompts.
+double mean_tokens(const zeroshot::Model& model, const std::vector<std::string>& prompts) {
+  double total = 0;
+  for (const auto& p : prompts) total += static_cast<double>(model.tokenize(p).size());
+  return total / static_cast<double>(prompts.size());
 }
 
 void row(const char* name, double value, const char* unit, const char* baseline_name,
@@ -268,8 +298,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 60; ++i) long_text += "dog ";
   const auto length_times = interleaved_ms(
       repeats, {[&] { cold.embed_text(short_text); }, [&] { cold.embed_text(long_text); }});
-  const auto labels100 = make_labels(100, 2);
-  const auto labels1000 = make_labels(label_count, 2);  // 1000 unless --labels
+  const auto labels100 = make_labels(100);
+  const auto labels1000 = make_labels(label_count);  // 1000 unless --labels
   const int few = std::max(1, repeats / 3);
   const auto text_times = interleaved_ms(few, {[&] { cold.embed_texts(labels100); },
                                                [&] {
@@ -278,7 +308,25 @@ int main(int argc, char** argv) {
                                                }});
   const double text1000_ms = one_ms(few, [&] { cold.embed_texts(labels1000); });
 
-  // classify with 1000 labels: cold (no cache) and warm (all cached).
+  // classify with 1000 labels: cold (no cache) against the text tower's GEMMs over every token of
+  // every prompt (what a pass without the shared-prefix and last-layer savings would multiply),
+  // and warm (all cached).
+  std::vector<std::string> prompts1000;
+  for (const auto& l : labels1000) prompts1000.push_back("a photo of " + l);
+  const double verbatim_tokens = mean_tokens(model, labels1000);
+  const double prompt_tokens = mean_tokens(model, prompts1000);
+  const auto text_config = [&] {
+    std::ifstream in(folder + "/config.json");
+    return nlohmann::json::parse(in).value("text_config", nlohmann::json::object());
+  }();
+  GemmFloor text_floor;
+  {
+    const zeroshot::kernels::ThreadScope scope(threads);
+    text_floor = gemm_floor(1, static_cast<int>(std::lround(prompt_tokens * label_count)),
+                            text_config.value("hidden_size", 512),
+                            text_config.value("intermediate_size", 2048),
+                            text_config.value("num_hidden_layers", 12), 0, 0);
+  }
   const double classify_cold_ms = one_ms(few, [&] { cold.classify(image, labels1000); });
   model.classify(image, labels1000);
   const auto classify_times = interleaved_ms(
@@ -305,7 +353,7 @@ int main(int argc, char** argv) {
   double min_cosine = 1.0;
   std::string worst;
   int decided = 0, kept = 0, images = 0;
-  const std::vector<std::string> accuracy_labels = make_labels(20, 2);
+  const std::vector<std::string> accuracy = accuracy_labels();
   for (const auto& entry : std::filesystem::directory_iterator(fixtures + "/images")) {
     const std::string ext = entry.path().extension().string();
     if (ext == ".json") continue;
@@ -327,8 +375,8 @@ int main(int argc, char** argv) {
       min_cosine = dot;
       worst = entry.path().filename().string();
     }
-    const auto fp = model.classify(img, accuracy_labels);
-    const auto q = int8.classify(img, accuracy_labels);
+    const auto fp = model.classify(img, accuracy);
+    const auto q = int8.classify(img, accuracy);
     if (fp[0].score - fp[1].score >= 0.05f) {
       ++decided;
       kept += fp[0].label == q[0].label ? 1 : 0;
@@ -357,8 +405,12 @@ int main(int argc, char** argv) {
       "x faster");
   row(("text embedding, " + std::to_string(label_count) + " labels (packed)").c_str(), text1000_ms,
       "ms", "", 0, "");
+  std::printf("|   labels like \"%s\": %.1f tokens a prompt verbatim, %.1f with \"a photo of\"\n",
+              labels1000.back().c_str(), verbatim_tokens, prompt_tokens);
   row(("classify, " + std::to_string(label_count) + " labels, cold").c_str(), classify_cold_ms,
-      "ms", "", 0, "");
+      "ms", "text GEMMs, every token", text_floor.ms, "x faster");
+  std::printf("|   text GEMMs over every token: %.1f GFLOP at %.1f GFLOP/s\n", text_floor.gflop,
+              text_floor.gflop / text_floor.ms * 1e3);
   row(("classify, " + std::to_string(label_count) + " labels, cached").c_str(), classify_times[0],
       "ms", "image embedding", classify_times[1], "");
   std::printf("|   classify with %d cached labels costs image embedding + %.2f ms\n", label_count,

@@ -67,28 +67,44 @@ void activate(Activation activation, float* x, std::size_t n) {
 
 namespace {
 
-// One head of one sequence. kt: [head_dim, tokens] scratch (K transposed so that the score loop
-// runs over contiguous keys and vectorises with every score summed in head-dimension order, as a
-// plain dot product would); p: [tokens] scratch.
-void attend_head(const float* qkv, int t, int hidden, int head_dim, int h, bool causal, float* out,
-                 float* kt, float* p) {
+// One head of one sequence: its rows [0, t) of qkv attend to the shared prefix's keys (if any)
+// and to their own. Query rows [q_begin, q_end) are computed; query i goes to out row
+// i - q_begin. kt: [head_dim, prefix + t] scratch (K transposed so that the score loop runs over
+// contiguous keys and vectorises with every score summed in head-dimension order, as a plain dot
+// product would); p: [prefix + t] scratch.
+struct HeadTask {
+  const float* qkv;     // [t, 3*hidden]: this sequence's rows
+  const float* prefix;  // [prefix_rows, 3*hidden] or null
+  int prefix_rows;
+  int t;
+  int q_begin, q_end;
+  float* out;  // [q_end - q_begin, hidden]
+};
+
+void attend_head(const HeadTask& task, int hidden, int head_dim, int h, bool causal, float* kt,
+                 float* p) {
   const std::size_t stride = 3 * static_cast<std::size_t>(hidden);  // row stride of qkv
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  const float* qh = qkv + static_cast<std::size_t>(h) * head_dim;
-  const float* kh = qh + hidden;
-  const float* vh = kh + hidden;
-  for (int j = 0; j < t; ++j) {
-    for (int d = 0; d < head_dim; ++d) kt[static_cast<std::size_t>(d) * t + j] = kh[j * stride + d];
+  const std::size_t head = static_cast<std::size_t>(h) * head_dim;
+  const int pre = task.prefix_rows;
+  const int total = pre + task.t;  // keys: the prefix's, then the sequence's own
+  const auto key_row = [&](int j) {
+    return j < pre ? task.prefix + j * stride + hidden + head
+                   : task.qkv + (j - pre) * stride + hidden + head;
+  };
+  for (int j = 0; j < total; ++j) {
+    const float* kj = key_row(j);
+    for (int d = 0; d < head_dim; ++d) kt[static_cast<std::size_t>(d) * total + j] = kj[d];
   }
-  for (int i = 0; i < t; ++i) {
+  for (int i = task.q_begin; i < task.q_end; ++i) {
     // HF: query_states = q_proj(x) * scale, then q @ k^T; masked scores get the most negative
-    // float and vanish in the softmax, so a causal row just stops at key i.
-    const float* qi = qh + i * stride;
-    const int keys = causal ? i + 1 : t;
+    // float and vanish in the softmax, so a causal row just stops at its own key.
+    const float* qi = task.qkv + i * stride + head;
+    const int keys = causal ? pre + i + 1 : total;
     for (int j = 0; j < keys; ++j) p[j] = 0.0f;
     for (int d = 0; d < head_dim; ++d) {
       const float q = qi[d] * scale;
-      const float* kd = kt + static_cast<std::size_t>(d) * t;
+      const float* kd = kt + static_cast<std::size_t>(d) * total;
       for (int j = 0; j < keys; ++j) p[j] += q * kd[j];
     }
     float mx = p[0];
@@ -99,11 +115,11 @@ void attend_head(const float* qkv, int t, int hidden, int head_dim, int h, bool 
       sum += p[j];
     }
     const float inv = 1.0f / sum;
-    float* oi = out + static_cast<std::size_t>(i) * hidden + static_cast<std::size_t>(h) * head_dim;
+    float* oi = task.out + static_cast<std::size_t>(i - task.q_begin) * hidden + head;
     for (int d = 0; d < head_dim; ++d) oi[d] = 0.0f;
     for (int j = 0; j < keys; ++j) {
       const float w = p[j] * inv;
-      const float* vj = vh + j * stride;
+      const float* vj = key_row(j) + hidden;
       for (int d = 0; d < head_dim; ++d) oi[d] += w * vj[d];
     }
   }
@@ -117,30 +133,40 @@ void attention(const float* qkv, const AttentionShape& shape, bool causal, float
 }
 
 void attention_packed(const float* qkv, std::span<const int> offsets, int hidden, int heads,
-                      bool causal, float* out) {
+                      bool causal, float* out, const AttentionOptions& options) {
   const int sequences = static_cast<int>(offsets.size()) - 1;
   if (sequences <= 0) return;
   const int head_dim = hidden / heads;
+  const int pre = options.prefix_qkv ? options.prefix_rows : 0;
   int longest = 0;
   double work = 0;
   for (int s = 0; s < sequences; ++s) {
     const int t = offsets[s + 1] - offsets[s];
     longest = std::max(longest, t);
-    work += static_cast<double>(t) * t * hidden;
+    const int queries = options.queries == QueryRows::kAll ? t : 1;
+    work += static_cast<double>(queries) * (pre + t) * hidden;
   }
   const int tasks = sequences * heads;
 #pragma omp parallel if (work > 2e5 && tasks > 1)
   {
-    std::vector<float> kt(static_cast<std::size_t>(head_dim) * longest);  // [head_dim, tokens]
-    std::vector<float> p(static_cast<std::size_t>(longest));              // [tokens]
+    std::vector<float> kt(static_cast<std::size_t>(head_dim) *
+                          (pre + longest));                         // [head_dim, keys]
+    std::vector<float> p(static_cast<std::size_t>(pre + longest));  // [keys]
 #pragma omp for schedule(dynamic)
     for (int task = 0; task < tasks; ++task) {
       const int s = task / heads;
       const int h = task % heads;
       const int t = offsets[s + 1] - offsets[s];
       if (t <= 0) continue;
-      attend_head(qkv + static_cast<std::size_t>(offsets[s]) * 3 * hidden, t, hidden, head_dim, h,
-                  causal, out + static_cast<std::size_t>(offsets[s]) * hidden, kt.data(), p.data());
+      HeadTask head_task{
+          qkv + static_cast<std::size_t>(offsets[s]) * 3 * hidden, options.prefix_qkv, pre, t, 0, t,
+          out + static_cast<std::size_t>(offsets[s]) * hidden};
+      if (options.queries != QueryRows::kAll) {
+        head_task.q_begin = options.queries == QueryRows::kFirst ? 0 : t - 1;
+        head_task.q_end = head_task.q_begin + 1;
+        head_task.out = out + static_cast<std::size_t>(s) * hidden;
+      }
+      attend_head(head_task, hidden, head_dim, h, causal, kt.data(), p.data());
     }
   }
 }

@@ -37,11 +37,28 @@ struct AttentionShape {
 //   out: [tokens, hidden].
 void attention(const float* qkv, const AttentionShape& shape, bool causal, float* out);
 
+// Which query rows attention_packed computes.
+enum class QueryRows {
+  kAll,    // every row: out [rows, hidden]
+  kFirst,  // the first row of each sequence (a class token): out [sequences, hidden]
+  kLast,   // the last row of each sequence (an end token): out [sequences, hidden]
+};
+
+struct AttentionOptions {
+  QueryRows queries = QueryRows::kAll;
+  // Keys and values of a prefix that every sequence shares (prompts that start with the same
+  // tokens): [prefix_rows, 3 * hidden] laid out as qkv (q columns unused). Each sequence attends
+  // to them before its own rows, as if they were its first prefix_rows rows; its own rows are the
+  // positions after them.
+  const float* prefix_qkv = nullptr;
+  int prefix_rows = 0;
+};
+
 // The same for several sequences packed row after row: sequence s occupies rows
-// [offsets[s], offsets[s+1]) of qkv [rows, 3 * hidden] and out [rows, hidden]. (sequence, head)
-// pairs run in parallel (OpenMP) when there is enough work.
+// [offsets[s], offsets[s+1]) of qkv [rows, 3 * hidden]; out as options.queries says. (sequence,
+// head) pairs run in parallel (OpenMP) when there is enough work.
 void attention_packed(const float* qkv, std::span<const int> offsets, int hidden, int heads,
-                      bool causal, float* out);
+                      bool causal, float* out, const AttentionOptions& options = {});
 
 // im2col for a convolution with stride = kernel = patch and no padding (CLIP's patch embedding):
 // image [channels, size, size] -> patches [(size/patch)^2, channels*patch*patch], patches in

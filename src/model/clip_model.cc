@@ -99,15 +99,13 @@ void ClipModel::encode_images(const float* pixels, int batch, float* out) const 
 
   kernels::layer_norm(x.data(), batch * tokens, hidden, w.pre_layernorm.gamma.data(),
                       w.pre_layernorm.beta.data(), vc.encoder.layer_norm_eps, x.data());
-  run_encoder(w.layers, vc.encoder, /*causal=*/false, offsets, x.data());
-
   // HF CLIPVisionTransformer: pooled = post_layernorm(last_hidden_state[:, 0, :]).
   tensor::Buffer pooled(static_cast<std::size_t>(batch) * h);  // [b, hidden]
-  for (int b = 0; b < batch; ++b) {
-    kernels::layer_norm(x.data() + static_cast<std::size_t>(b) * tokens * h, 1, hidden,
-                        w.post_layernorm.gamma.data(), w.post_layernorm.beta.data(),
-                        vc.encoder.layer_norm_eps, pooled.data() + static_cast<std::size_t>(b) * h);
-  }
+  run_encoder(w.layers, vc.encoder,
+              {.offsets = offsets, .causal = false, .output = kernels::QueryRows::kFirst}, x.data(),
+              pooled.data());
+  kernels::layer_norm(pooled.data(), batch, hidden, w.post_layernorm.gamma.data(),
+                      w.post_layernorm.beta.data(), vc.encoder.layer_norm_eps, pooled.data());
   kernels::linear(pooled.data(), batch, w.projection, out);  // [b, projection_dim]
 }
 
@@ -141,7 +139,7 @@ void ClipModel::encode_texts(std::span<const std::vector<int>> prompts, float* o
   const auto h = static_cast<std::size_t>(hidden);
 
   // Only the tokens up to the pooled one: later ones cannot reach it through the causal mask.
-  std::vector<int> offsets(prompts.size() + 1, 0);
+  std::vector<int> lengths(prompts.size());
   for (std::size_t s = 0; s < prompts.size(); ++s) {
     const std::vector<int>& ids = prompts[s];
     if (static_cast<int>(ids.size()) > tc.max_position_embeddings) {
@@ -149,36 +147,76 @@ void ClipModel::encode_texts(std::span<const std::vector<int>> prompts, float* o
                   "text of " + std::to_string(ids.size()) + " tokens is longer than " +
                       std::to_string(tc.max_position_embeddings) + " positions");
     }
-    offsets[s + 1] = offsets[s] + pooled_position(ids) + 1;
-  }
-  const int rows = offsets.back();
-
-  // HF CLIPTextEmbeddings: token_embedding(ids) + position_embedding(positions).
-  tensor::Buffer x(static_cast<std::size_t>(rows) * h);  // [rows, hidden]
-  for (std::size_t s = 0; s < prompts.size(); ++s) {
-    for (int t = 0; t < offsets[s + 1] - offsets[s]; ++t) {
-      const int id = prompts[s][static_cast<std::size_t>(t)];
+    lengths[s] = pooled_position(ids) + 1;
+    for (int t = 0; t < lengths[s]; ++t) {
+      const int id = ids[static_cast<std::size_t>(t)];
       if (id < 0 || id >= tc.vocab_size) {
         throw Error(ErrorCode::kInvalidArgument, "token id " + std::to_string(id) +
                                                      " is outside the vocabulary of " +
                                                      std::to_string(tc.vocab_size));
       }
-      const float* e = w.token_embedding.data() + static_cast<std::size_t>(id) * h;
+    }
+  }
+
+  // Prompts made from one template share their first tokens ("<|startoftext|> a photo of"):
+  // with the causal mask those rows are the same in every prompt, so they run once and the
+  // prompts attend to their saved keys and values. Worth a pass of its own only when it saves
+  // more rows than the GEMMs' efficient minimum.
+  int prefix = *std::min_element(lengths.begin(), lengths.end()) - 1;  // pooled rows stay own
+  for (std::size_t s = 1; s < prompts.size() && prefix > 0; ++s) {
+    prefix = static_cast<int>(
+        std::mismatch(prompts[0].begin(), prompts[0].begin() + prefix, prompts[s].begin()).first -
+        prompts[0].begin());
+  }
+  constexpr int kMinSavedRows = 64;
+  if (static_cast<long>(prefix) * (static_cast<long>(prompts.size()) - 1) < kMinSavedRows) {
+    prefix = 0;
+  }
+  tensor::Buffer prefix_qkv;  // [layers, prefix, 3*hidden]
+  if (prefix > 0) {
+    // The prefix as a sequence of its own (prompt 0's first tokens), saving every layer's q/k/v.
+    prefix_qkv = tensor::Buffer(w.layers.size() * static_cast<std::size_t>(prefix) * 3 * h);
+    tensor::Buffer x(static_cast<std::size_t>(prefix) * h);  // [prefix, hidden]
+    for (int t = 0; t < prefix; ++t) {
+      const float* e = w.token_embedding.data() + static_cast<std::size_t>(prompts[0][t]) * h;
       const float* p = w.position_embedding.data() + static_cast<std::size_t>(t) * h;
-      float* xt = x.data() + static_cast<std::size_t>(offsets[s] + t) * h;
+      for (std::size_t i = 0; i < h; ++i) x[static_cast<std::size_t>(t) * h + i] = e[i] + p[i];
+    }
+    const int prefix_offsets[2] = {0, prefix};
+    tensor::Buffer unused(h);  // [1, hidden]: the prefix's own output row is never read
+    run_encoder(w.layers, tc.encoder,
+                {.offsets = prefix_offsets, .causal = true, .save_qkv = prefix_qkv.data()},
+                x.data(), unused.data());
+  }
+
+  // HF CLIPTextEmbeddings: token_embedding(ids) + position_embedding(positions), for the tokens
+  // after the prefix, packed row after row.
+  std::vector<int> offsets(prompts.size() + 1, 0);
+  for (std::size_t s = 0; s < prompts.size(); ++s)
+    offsets[s + 1] = offsets[s] + lengths[s] - prefix;
+  tensor::Buffer x(static_cast<std::size_t>(offsets.back()) * h);  // [rows, hidden]
+  for (std::size_t s = 0; s < prompts.size(); ++s) {
+    for (int t = prefix; t < lengths[s]; ++t) {
+      const float* e = w.token_embedding.data() + static_cast<std::size_t>(prompts[s][t]) * h;
+      const float* p = w.position_embedding.data() + static_cast<std::size_t>(t) * h;
+      float* xt = x.data() + static_cast<std::size_t>(offsets[s] + t - prefix) * h;
       for (std::size_t i = 0; i < h; ++i) xt[i] = e[i] + p[i];
     }
   }
 
-  run_encoder(w.layers, tc.encoder, /*causal=*/true, offsets, x.data());
-
-  // final_layer_norm is per token: apply it to the pooled tokens only.
+  // HF: pooled = final_layer_norm(last_hidden_state)[eos position]; the norm is per token, so
+  // it runs on the pooled rows only.
   tensor::Buffer pooled(prompts.size() * h);  // [prompts, hidden]
-  for (std::size_t s = 0; s < prompts.size(); ++s) {
-    kernels::layer_norm(x.data() + static_cast<std::size_t>(offsets[s + 1] - 1) * h, 1, hidden,
-                        w.final_layer_norm.gamma.data(), w.final_layer_norm.beta.data(),
-                        tc.encoder.layer_norm_eps, pooled.data() + s * h);
-  }
+  run_encoder(w.layers, tc.encoder,
+              {.offsets = offsets,
+               .causal = true,
+               .output = kernels::QueryRows::kLast,
+               .prefix_qkv = prefix > 0 ? prefix_qkv.data() : nullptr,
+               .prefix_rows = prefix},
+              x.data(), pooled.data());
+  kernels::layer_norm(pooled.data(), static_cast<int>(prompts.size()), hidden,
+                      w.final_layer_norm.gamma.data(), w.final_layer_norm.beta.data(),
+                      tc.encoder.layer_norm_eps, pooled.data());
   kernels::linear(pooled.data(), static_cast<int>(prompts.size()), w.projection, out);
 }
 

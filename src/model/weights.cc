@@ -117,12 +117,29 @@ std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::st
     const std::string p = prefix + ".encoder.layers." + std::to_string(i);
     EncoderLayerWeights layer;
     layer.layer_norm1 = loader.layer_norm(p + ".layer_norm1");
-    // q, k and v side by side in one [rows, 3*hidden] buffer: what attention reads.
-    const kernels::LinearEpilogue side_by_side{
-        .activation = std::nullopt, .accumulate = false, .y_stride = 3 * h};
-    layer.q_proj = loader.linear(p + ".self_attn.q_proj", h, h, true, side_by_side, precision);
-    layer.k_proj = loader.linear(p + ".self_attn.k_proj", h, h, true, side_by_side, precision);
-    layer.v_proj = loader.linear(p + ".self_attn.v_proj", h, h, true, side_by_side, precision);
+    if (int8) {
+      // Fused q/k/v: rows [0,h) = q_proj, [h,2h) = k_proj, [2h,3h) = v_proj.
+      const std::size_t hh = static_cast<std::size_t>(h) * h;
+      tensor::Buffer qkv_w(3 * hh);                           // [3*hidden, hidden]
+      tensor::Buffer qkv_b(3 * static_cast<std::size_t>(h));  // [3*hidden]
+      int part = 0;
+      for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
+        const std::string name = p + ".self_attn." + proj;
+        const tensor::Floats w = loader.floats(name + ".weight");
+        const tensor::Floats b = loader.floats(name + ".bias");
+        std::copy_n(w.data(), hh, qkv_w.data() + part * hh);
+        std::copy_n(b.data(), h, qkv_b.data() + part * h);
+        loader.release(name + ".weight");
+        ++part;
+      }
+      layer.qkv = kernels::LinearWeights(qkv_w.span(), 3 * h, h, qkv_b.span(), {}, precision);
+    } else {
+      const kernels::LinearEpilogue side_by_side{
+          .activation = std::nullopt, .accumulate = false, .y_stride = 3 * h};
+      layer.q_proj = loader.linear(p + ".self_attn.q_proj", h, h, true, side_by_side);
+      layer.k_proj = loader.linear(p + ".self_attn.k_proj", h, h, true, side_by_side);
+      layer.v_proj = loader.linear(p + ".self_attn.v_proj", h, h, true, side_by_side);
+    }
     // HF: hidden = residual + out_proj(...), residual + fc2(act(fc1(...))): the residual adds and
     // the activation are fused into the GEMMs.
     const kernels::LinearEpilogue residual{.activation = std::nullopt, .accumulate = true};

@@ -20,12 +20,14 @@ struct LayerNormWeights {
   tensor::Floats beta;   // [dim]
 };
 
-// One CLIPEncoderLayer. q, k and v write side by side into one [rows, 3*hidden] buffer (their
-// y_stride is 3*hidden), the layout attention reads. (They stay three GEMMs so that the file's
-// three matrices are used in place, without a fused copy.)
+// One CLIPEncoderLayer. q, k and v write side by side into one [rows, 3*hidden] buffer, the
+// layout attention reads: float32 as three GEMMs (y_stride 3*hidden) so that the file's three
+// matrices are used in place, int8 as one fused GEMM (its weights are a copy anyway, and one
+// quantisation of the activations serves all three).
 struct EncoderLayerWeights {
   LayerNormWeights layer_norm1;
-  kernels::LinearWeights q_proj;    // [hidden, hidden] + [hidden] -> columns [0, hidden)
+  kernels::LinearWeights qkv;       // int8: [3*hidden, hidden] + [3*hidden], q rows, k, v
+  kernels::LinearWeights q_proj;    // float32: [hidden, hidden] + [hidden] -> columns [0, hidden)
   kernels::LinearWeights k_proj;    // -> columns [hidden, 2*hidden)
   kernels::LinearWeights v_proj;    // -> columns [2*hidden, 3*hidden)
   kernels::LinearWeights out_proj;  // [hidden, hidden] + [hidden]; accumulates (residual)

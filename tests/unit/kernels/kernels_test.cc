@@ -308,6 +308,46 @@ TEST(Attention, CausalRowsIgnoreLaterTokens) {
   for (int i = 0; i < (t - 1) * hidden; ++i) EXPECT_EQ(a[i], b[i]);
 }
 
+// Two sequences that start with the same `pre` rows: attending to those rows' saved keys and
+// values (AttentionOptions::prefix_qkv) gives each own row what the whole sequence would; the
+// one-row outputs (kFirst, kLast) are those rows of the full result.
+TEST(Attention, SharedPrefixAndSingleOutputRowsMatchNaive) {
+  const int hidden = 12, heads = 3, pre = 3;
+  const int own[2] = {4, 2};
+  const auto prefix = random_vector(static_cast<std::size_t>(pre) * 3 * hidden, 61, 2.0f);
+  std::vector<float> packed;  // the sequences' own rows, [6, 3*hidden]
+  std::vector<std::vector<float>> whole(2);
+  for (int s = 0; s < 2; ++s) {
+    const auto rows = random_vector(static_cast<std::size_t>(own[s]) * 3 * hidden, 62 + s, 2.0f);
+    packed.insert(packed.end(), rows.begin(), rows.end());
+    whole[s] = prefix;
+    whole[s].insert(whole[s].end(), rows.begin(), rows.end());
+  }
+  const int offsets[3] = {0, own[0], own[0] + own[1]};
+  for (bool causal : {false, true}) {
+    std::vector<double> ref[2];
+    for (int s = 0; s < 2; ++s)
+      ref[s] = naive_attention(whole[s], pre + own[s], hidden, heads, causal);
+    std::vector<float> all(static_cast<std::size_t>(offsets[2]) * hidden, NAN);
+    attention_packed(packed.data(), offsets, hidden, heads, causal, all.data(),
+                     {.queries = QueryRows::kAll, .prefix_qkv = prefix.data(), .prefix_rows = pre});
+    for (int s = 0; s < 2; ++s) {
+      for (int i = 0; i < own[s] * hidden; ++i)
+        ASSERT_NEAR(all[offsets[s] * hidden + i], ref[s][pre * hidden + i], 1e-5) << s << " " << i;
+    }
+    for (QueryRows rows : {QueryRows::kFirst, QueryRows::kLast}) {
+      std::vector<float> one(2 * hidden, NAN);  // [sequences, hidden]
+      attention_packed(packed.data(), offsets, hidden, heads, causal, one.data(),
+                       {.queries = rows, .prefix_qkv = prefix.data(), .prefix_rows = pre});
+      for (int s = 0; s < 2; ++s) {
+        const int row = pre + (rows == QueryRows::kFirst ? 0 : own[s] - 1);
+        for (int c = 0; c < hidden; ++c)
+          ASSERT_NEAR(one[s * hidden + c], ref[s][row * hidden + c], 1e-5) << s << " " << c;
+      }
+    }
+  }
+}
+
 // Patch embedding = Conv2d(stride = kernel = patch, no bias), checked against a direct conv.
 TEST(PatchEmbedding, Im2colPlusGemmEqualsConvolution) {
   for (int size : {9, 10, 12}) {  // 10 leaves a remainder that the conv ignores

@@ -155,6 +155,36 @@ TEST_F(TinyClip, TextBatchMatchesSinglePrompts) {
   }
 }
 
+// Prompts from one template share "<|startoftext|> a photo of": encode_texts runs those rows once
+// and lets every prompt attend to their saved keys and values. The results must still be the
+// reference's (computed prompt by prompt). Repeated 4 times so that the shared rows are worth a
+// pass of their own.
+TEST_F(TinyClip, PromptsSharingATemplatePrefixMatchReference) {
+  const auto all = prompts();
+  const std::vector<int> a_photo_of = {49406, 320, 1125, 539};
+  std::vector<std::vector<int>> ids;
+  std::vector<const nlohmann::json*> entries;
+  for (int copy = 0; copy < 4; ++copy) {
+    for (const auto& [prompt, entry] : all) {
+      if (prompt.size() > a_photo_of.size() &&
+          std::equal(a_photo_of.begin(), a_photo_of.end(), prompt.begin())) {
+        ids.push_back(prompt);
+        entries.push_back(entry);
+      }
+    }
+  }
+  ASSERT_GE(ids.size(), 4u * 10u);
+  const auto dim = static_cast<std::size_t>(config_->projection_dim);
+  std::vector<float> batch(ids.size() * dim);
+  model_->encode_texts(ids, batch.data());
+  for (std::size_t s = 0; s < ids.size(); ++s) {
+    const std::vector<float> one(batch.begin() + s * dim, batch.begin() + (s + 1) * dim);
+    EXPECT_LE(max_abs_diff(normalised(one), (*entries[s])["text_embeds_norm"]), 1e-4)
+        << (*entries[s])["text"];
+    EXPECT_LE(max_rel_diff(one, (*entries[s])["text_embeds"]), 1e-3) << (*entries[s])["text"];
+  }
+}
+
 TEST_F(TinyClip, PaddingAfterTheEndTokenChangesNothing) {
   const auto all = prompts();
   std::vector<int> ids = all[0].first;
