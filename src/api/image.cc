@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "image/decode.h"
 #include "zeroshot/error.h"
@@ -9,22 +11,23 @@
 namespace zeroshot {
 namespace {
 
-std::shared_ptr<const std::uint8_t[]> share(const std::vector<std::uint8_t>& pixels) {
-  std::shared_ptr<std::uint8_t[]> copy(new std::uint8_t[pixels.size()]);
-  std::memcpy(copy.get(), pixels.data(), pixels.size());
-  return copy;
+// The decoded pixels, moved (not copied) into shared ownership: the aliasing constructor points
+// at the vector's data and keeps the vector alive.
+std::shared_ptr<const std::uint8_t[]> share(std::vector<std::uint8_t>&& pixels) {
+  auto owner = std::make_shared<const std::vector<std::uint8_t>>(std::move(pixels));
+  return std::shared_ptr<const std::uint8_t[]>(owner, owner->data());
 }
 
 }  // namespace
 
 Image Image::from_file(const std::string& path, const DecodeOptions& options) {
   image::RgbImage decoded = image::decode_file(path, options.max_pixels);
-  return Image(decoded.width, decoded.height, share(decoded.pixels));
+  return Image(decoded.width, decoded.height, share(std::move(decoded.pixels)));
 }
 
 Image Image::from_buffer(std::span<const std::byte> bytes, const DecodeOptions& options) {
   image::RgbImage decoded = image::decode_buffer(bytes, options.max_pixels);
-  return Image(decoded.width, decoded.height, share(decoded.pixels));
+  return Image(decoded.width, decoded.height, share(std::move(decoded.pixels)));
 }
 
 Image Image::from_rgb(int width, int height, std::span<const std::uint8_t> rgb) {

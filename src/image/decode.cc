@@ -201,16 +201,30 @@ RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixe
   }
   const int orientation = vips_image_get_orientation(loaded.get());
   ImagePtr rgb = to_rgb8(std::move(loaded), name);
-  std::size_t size = 0;
-  std::unique_ptr<std::uint8_t, GFree> memory(
-      static_cast<std::uint8_t*>(vips_image_write_to_memory(rgb.get(), &size)));  // [h, w, 3]
-  if (!memory) throw_decode(name, take_vips_error());
-  if (size != pixels * 3 || vips_image_get_width(rgb.get()) != width ||
-      vips_image_get_height(rgb.get()) != height) {
-    throw Error(ErrorCode::kInternal, name + ": libvips produced " + std::to_string(size) +
-                                          " bytes, expected " + std::to_string(pixels * 3));
+  if (vips_image_get_width(rgb.get()) != width || vips_image_get_height(rgb.get()) != height ||
+      vips_image_get_bands(rgb.get()) != 3 ||
+      vips_image_get_format(rgb.get()) != VIPS_FORMAT_UCHAR) {
+    throw Error(ErrorCode::kInternal, name + ": libvips' RGB pipeline changed the image's shape");
   }
-  return apply_exif_orientation(memory.get(), width, height, orientation);
+  // Pixels pulled strip by strip straight into the result (the decoder runs on this thread, in
+  // file order): no whole-image buffer of libvips' own, no second copy.
+  RgbImage out;
+  out.width = width;
+  out.height = height;
+  out.pixels.resize(pixels * 3);  // [height, width, 3]
+  std::unique_ptr<VipsRegion, ObjectUnref> region(vips_region_new(rgb.get()));
+  constexpr int kStripRows = 64;
+  const std::size_t row_bytes = static_cast<std::size_t>(width) * 3;
+  for (int top = 0; top < height; top += kStripRows) {
+    VipsRect strip{0, top, width, std::min(kStripRows, height - top)};
+    if (vips_region_prepare(region.get(), &strip) != 0) throw_decode(name, take_vips_error());
+    for (int y = top; y < top + strip.height; ++y) {
+      const auto* row = reinterpret_cast<const std::uint8_t*>(VIPS_REGION_ADDR(region.get(), 0, y));
+      std::memcpy(out.pixels.data() + static_cast<std::size_t>(y) * row_bytes, row, row_bytes);
+    }
+  }
+  if (orientation < 2 || orientation > 8) return out;
+  return apply_exif_orientation(out.pixels.data(), width, height, orientation);
 }
 
 }  // namespace

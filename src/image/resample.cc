@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include "zeroshot/error.h"
 
 namespace zeroshot::image {
@@ -211,6 +213,23 @@ ZEROSHOT_TARGET_CLONES void vertical(const std::uint8_t* src, int width, int src
   }
 }
 
+// horizontal() over row blocks in parallel (OpenMP, the calling thread's count) when the pass is
+// large enough to pay for the threads: each output row depends on its input row only, so the
+// pixels are the same as one call's.
+void horizontal_rows(const std::uint8_t* src, int width, int rows, const Coefficients& c,
+                     std::uint8_t* dst) {
+  const auto n = static_cast<std::size_t>(c.first.size());
+  const double work = static_cast<double>(rows) * static_cast<double>(n) * c.ksize;
+  const int blocks = work > 2e6 ? std::min(omp_get_max_threads(), std::max(rows / 16, 1)) : 1;
+#pragma omp parallel for num_threads(blocks) if (blocks > 1)
+  for (int b = 0; b < blocks; ++b) {
+    const int begin = static_cast<int>(static_cast<long>(rows) * b / blocks);
+    const int end = static_cast<int>(static_cast<long>(rows) * (b + 1) / blocks);
+    horizontal(src + static_cast<std::size_t>(begin) * width * 3, width, end - begin, c,
+               dst + static_cast<std::size_t>(begin) * n * 3);
+  }
+}
+
 }  // namespace
 
 void resample_window(const std::uint8_t* src, int width, int height, int out_width, int out_height,
@@ -229,12 +248,12 @@ void resample_window(const std::uint8_t* src, int width, int height, int out_wid
     const int row1 = cv.first.back() + cv.count.back();
     std::vector<std::uint8_t> temp(static_cast<std::size_t>(row1 - row0) * win_width *
                                    3);  // [row1 - row0, win_width, 3]
-    horizontal(src + static_cast<std::size_t>(row0) * width * 3, width, row1 - row0, ch,
-               temp.data());
+    horizontal_rows(src + static_cast<std::size_t>(row0) * width * 3, width, row1 - row0, ch,
+                    temp.data());
     vertical(temp.data(), win_width, row0, cv, 0, win_width, dst);
   } else if (need_horizontal) {
     const Coefficients ch = precompute(width, out_width, spec, win_x, win_width);
-    horizontal(src + static_cast<std::size_t>(win_y) * width * 3, width, win_height, ch, dst);
+    horizontal_rows(src + static_cast<std::size_t>(win_y) * width * 3, width, win_height, ch, dst);
   } else if (need_vertical) {
     const Coefficients cv = precompute(height, out_height, spec, win_y, win_height);
     vertical(src, width, 0, cv, win_x, win_width, dst);
