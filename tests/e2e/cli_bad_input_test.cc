@@ -126,7 +126,7 @@ TEST(CliBadInput, BadLabelsAndTemplatesExitOne) {
   expect_failure({"classify", "--repo", kTiny, kImage, "a dog",
                   "a c\xff"
                   "at"},
-                 "invalid_argument", {"UTF-8", "byte offset"});
+                 "invalid_argument", {"label 2 of 2", "UTF-8", "byte offset"});
 }
 
 TEST(CliBadInput, BadModelsExitOne) {

@@ -82,9 +82,9 @@ TEST(ApiBadInput, InvalidUtf8Label) {
   const std::vector<std::string> labels = {"a dog",
                                            "a c\xff"
                                            "at"};
-  // TODO(lead): also expect "label 2 of 2" once classify names the label (in progress).
+  // The message names the label by position (the bytes themselves are not printable).
   expect_error([&] { tiny().classify(image(), labels); }, ErrorCode::kInvalidArgument,
-               {"UTF-8", "byte offset"});
+               {"label 2 of 2", "UTF-8", "byte offset"});
   expect_error([&] { tiny().embed_text("caf\xc3"); }, ErrorCode::kInvalidArgument, {"UTF-8"});
 }
 
