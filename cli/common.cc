@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "progress.h"
+
 namespace zeroshot::cli {
 
 void ModelFlags::add_to(CLI::App& command) {
@@ -25,10 +27,14 @@ void ModelFlags::add_to(CLI::App& command) {
 }
 
 Model ModelFlags::load() const {
+  // A first use of a hub repo downloads it: show the same progress bar as `zeroshot download`
+  // (on a terminal only; nothing is drawn for local folders and cached models).
+  ProgressBar bar(ProgressBar::stderr_is_terminal());
   return Model::load({.repo = repo,
                       .revision = revision,
                       .threads = threads,
-                      .precision = precision == "int8" ? Precision::kInt8 : Precision::kFloat32});
+                      .precision = precision == "int8" ? Precision::kInt8 : Precision::kFloat32,
+                      .progress = bar.callback()});
 }
 
 void print_json(const nlohmann::json& value) {
