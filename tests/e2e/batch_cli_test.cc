@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "conformance/reference.h"
+#include "e2e/run_cli.h"
 
 namespace zeroshot {
 namespace {
@@ -18,18 +19,6 @@ using nlohmann::json;
 using testing::image_path;
 using testing::reference;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 fs::path temp_dir() {
   static int counter = 0;
   const fs::path dir = fs::temp_directory_path() /
@@ -38,25 +27,9 @@ fs::path temp_dir() {
   return dir;
 }
 
-Result run(const std::vector<std::string>& args) {
-  const fs::path dir = temp_dir();
-  std::string command = quote(ZEROSHOT_CLI);
-  for (const auto& a : args) command += " " + quote(a);
-  command += " >" + quote(dir / "out") + " 2>" + quote(dir / "err") + " </dev/null";
-  const int status = std::system(command.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  fs::remove_all(dir);
-  return r;
-}
+using Result = testing::CliResult;
+
+Result run(const std::vector<std::string>& args) { return testing::run_cli(args); }
 
 std::vector<json> lines(const std::string& out) {
   std::vector<json> result;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "e2e/run_cli.h"
+
 namespace zeroshot {
 namespace {
 
@@ -23,41 +25,9 @@ const std::string kTiny = kFixtures + "/models/tiny-clip";
 const std::string kImage = kFixtures + "/images/small_100x80.png";
 const std::string kCorpus = std::string(ZEROSHOT_FUZZ_CORPUS) + "/image_fuzz/";
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = testing::CliResult;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Result run(const std::vector<std::string>& args) {
-  static int counter = 0;
-  const auto dir = fs::temp_directory_path();
-  const auto tag = std::to_string(::getpid()) + "_bad_" + std::to_string(counter++);
-  const auto out_path = dir / ("zs_cli_out_" + tag);
-  const auto err_path = dir / ("zs_cli_err_" + tag);
-  std::string command = "timeout 120 " + quote(ZEROSHOT_CLI);
-  for (const auto& a : args) command += " " + quote(a);
-  command += " >" + quote(out_path) + " 2>" + quote(err_path) + " </dev/null";
-  const int status = std::system(command.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    fs::remove(p);
-    return s.str();
-  };
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
-}
+Result run(const std::vector<std::string>& args) { return testing::run_cli(args, 120); }
 
 // A usage error: exit 2, a message on stderr naming `fragment`, nothing on stdout.
 void expect_usage_error(const std::vector<std::string>& args, const std::string& fragment) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "conformance/reference.h"
+#include "e2e/run_cli.h"
 
 namespace zeroshot {
 namespace {
@@ -16,40 +17,9 @@ using nlohmann::json;
 using testing::image_path;
 using testing::reference;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = testing::CliResult;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Result run(const std::vector<std::string>& args) {
-  static int counter = 0;
-  const auto dir = std::filesystem::temp_directory_path();
-  const auto tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const auto out_path = dir / ("zs_cli_out_" + tag), err_path = dir / ("zs_cli_err_" + tag);
-  std::string command = quote(ZEROSHOT_CLI);
-  for (const auto& a : args) command += " " + quote(a);
-  command += " >" + quote(out_path) + " 2>" + quote(err_path) + " </dev/null";
-  const int status = std::system(command.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    std::filesystem::remove(p);
-    return s.str();
-  };
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
-}
+Result run(const std::vector<std::string>& args) { return testing::run_cli(args); }
 
 const std::string kRepo = testing::tiny_clip_as_computed();
 
