@@ -2,6 +2,7 @@
 
 #include <vips/vips.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -84,7 +85,7 @@ bool needs_colourspace(VipsInterpretation interpretation) {
 }
 
 // Builds the (lazy) libvips pipeline from the loaded image to 8-bit, 3-band RGB, following PIL's
-// convert("RGB").
+// convert("RGB"); CMYK images come out as 8-bit, 4-band CMYK (converted by cmyk_to_rgb).
 ImagePtr to_rgb8(ImagePtr image, const std::string& name) {
   VipsImage* out = nullptr;
   // Takes the result of one libvips operation that wrote `out` (read only after the call).
@@ -96,9 +97,12 @@ ImagePtr to_rgb8(ImagePtr image, const std::string& name) {
   if (image->Coding != VIPS_CODING_NONE) {  // LABQ- or RAD-coded pixels
     step(vips_image_decode(image.get(), &out));
   }
-  if (needs_colourspace(vips_image_get_interpretation(image.get()))) {
-    // CMYK goes through an ICC transform (the embedded profile, else libvips' default CMYK
-    // profile); Pillow converts CMYK naively, so such images match the reference only closely.
+  const VipsInterpretation interpretation = vips_image_get_interpretation(image.get());
+  // CMYK stays CMYK here: PIL converts it without a colour profile (cmyk_to_rgb below), and
+  // libvips' colourspace would go through ICC profiles.
+  const bool cmyk =
+      interpretation == VIPS_INTERPRETATION_CMYK && vips_image_get_bands(image.get()) >= 4;
+  if (!cmyk && needs_colourspace(interpretation)) {
     step(vips_colourspace(image.get(), &out, VIPS_INTERPRETATION_sRGB, nullptr));
   }
   const VipsBandFormat format = vips_image_get_format(image.get());
@@ -112,7 +116,9 @@ ImagePtr to_rgb8(ImagePtr image, const std::string& name) {
     step(vips_cast_uchar(image.get(), &out, nullptr));
   }
   const int bands = vips_image_get_bands(image.get());
-  if (bands < 3) {
+  if (cmyk) {
+    if (bands > 4) step(vips_extract_band(image.get(), &out, 0, "n", 4, nullptr));
+  } else if (bands < 3) {
     // Grey (+ alpha): the alpha band is dropped and the grey value replicated, as PIL's "L"/"LA"
     // to "RGB".
     step(vips_extract_band(image.get(), &out, 0, nullptr));
@@ -123,6 +129,20 @@ ImagePtr to_rgb8(ImagePtr image, const std::string& name) {
     step(vips_extract_band(image.get(), &out, 0, "n", 3, nullptr));
   }
   return image;
+}
+
+// PIL's convert("RGB") of CMYK (Convert.c, cmyk2rgb): no colour profile, each channel
+// (255 - K) - C * (255 - K) / 255 with PIL's rounding division by 255. cmyk: [n, 4] -> rgb: [n, 3].
+void cmyk_to_rgb(const std::uint8_t* cmyk, int n, std::uint8_t* rgb) {
+  const auto muldiv255 = [](int a, int b) {
+    const int t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  for (int x = 0; x < n; ++x, cmyk += 4, rgb += 3) {
+    const int nk = 255 - cmyk[3];
+    for (int c = 0; c < 3; ++c)
+      rgb[c] = static_cast<std::uint8_t>(std::clamp(nk - muldiv255(cmyk[c], nk), 0, 255));
+  }
 }
 
 }  // namespace
@@ -201,9 +221,9 @@ RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixe
   }
   const int orientation = vips_image_get_orientation(loaded.get());
   ImagePtr rgb = to_rgb8(std::move(loaded), name);
+  const int bands = vips_image_get_bands(rgb.get());  // 3, or 4 for CMYK
   if (vips_image_get_width(rgb.get()) != width || vips_image_get_height(rgb.get()) != height ||
-      vips_image_get_bands(rgb.get()) != 3 ||
-      vips_image_get_format(rgb.get()) != VIPS_FORMAT_UCHAR) {
+      (bands != 3 && bands != 4) || vips_image_get_format(rgb.get()) != VIPS_FORMAT_UCHAR) {
     throw Error(ErrorCode::kInternal, name + ": libvips' RGB pipeline changed the image's shape");
   }
   // Pixels pulled strip by strip straight into the result (the decoder runs on this thread, in
@@ -220,7 +240,12 @@ RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixe
     if (vips_region_prepare(region.get(), &strip) != 0) throw_decode(name, take_vips_error());
     for (int y = top; y < top + strip.height; ++y) {
       const auto* row = reinterpret_cast<const std::uint8_t*>(VIPS_REGION_ADDR(region.get(), 0, y));
-      std::memcpy(out.pixels.data() + static_cast<std::size_t>(y) * row_bytes, row, row_bytes);
+      std::uint8_t* dst = out.pixels.data() + static_cast<std::size_t>(y) * row_bytes;
+      if (bands == 4) {
+        cmyk_to_rgb(row, width, dst);
+      } else {
+        std::memcpy(dst, row, row_bytes);
+      }
     }
   }
   if (orientation < 2 || orientation > 8) return out;

@@ -1,8 +1,8 @@
 // Decoding any image libvips reads into 8-bit interleaved RGB, with the semantics of the reference
 // pipeline (Hugging Face's CLIPImageProcessor on PIL): EXIF orientation applied, then PIL's
 // convert("RGB") (alpha dropped, not composited; palette looked up; grey replicated), 16-bit
-// samples reduced to their high byte, CMYK converted to sRGB by libvips. Thread-safe: any number of
-// threads may decode at once.
+// samples reduced to their high byte, CMYK converted as PIL does (no colour profile). Thread-safe:
+// any number of threads may decode at once.
 #pragma once
 
 #include <cstddef>
