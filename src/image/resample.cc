@@ -10,6 +10,7 @@
 
 #include <omp.h>
 
+#include "util/cpu_dispatch.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::image {
@@ -125,20 +126,6 @@ inline std::uint8_t clip8(std::int32_t v) {
   v >>= kPrecisionBits;
   return static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
 }
-
-// target_clones dispatches through an IFUNC resolver that the dynamic loader runs during
-// relocation, before ThreadSanitizer's runtime is initialised: the instrumented resolver crashes
-// the process at start. TSan builds (scripts/sanitize.sh tsan) therefore use the baseline only.
-#if defined(__SANITIZE_THREAD__)
-#define ZEROSHOT_TARGET_CLONES
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define ZEROSHOT_TARGET_CLONES
-#endif
-#endif
-#ifndef ZEROSHOT_TARGET_CLONES
-#define ZEROSHOT_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
 
 // Two pixels widened to int32 lanes [R, G, B, 0, R, G, B, 0], so that one vector multiply-add
 // applies two taps.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "util/cpu_dispatch.h"
+
 namespace zeroshot::kernels {
 
 void layer_norm(const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
@@ -81,8 +83,8 @@ struct HeadTask {
   float* out;  // [q_end - q_begin, hidden]
 };
 
-void attend_head(const HeadTask& task, int hidden, int head_dim, int h, bool causal, float* kt,
-                 float* p) {
+ZEROSHOT_TARGET_CLONES void attend_head(const HeadTask& task, int hidden, int head_dim, int h,
+                                        bool causal, float* kt, float* p) {
   const std::size_t stride = 3 * static_cast<std::size_t>(hidden);  // row stride of qkv
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const std::size_t head = static_cast<std::size_t>(h) * head_dim;
