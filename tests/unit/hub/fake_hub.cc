@@ -85,6 +85,12 @@ FakeHub::FakeHub() {
               [this](const httplib::Request& req, httplib::Response& res) { serve_cdn(req, res); });
   port_ = server_.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { server_.listen_after_bind(); });
+  // cpp-httplib's stop() does nothing until the listen loop has started (is_running()): a hub
+  // destroyed before then (a test that makes no request, on a loaded machine) would wait in
+  // join() forever. So the constructor returns only once the server runs.
+  // (A failed bind, port_ < 0, never runs: the tests then fail on the port.)
+  for (int waited_ms = 0; port_ >= 0 && !server_.is_running() && waited_ms < 60'000; ++waited_ms)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 FakeHub::~FakeHub() {
