@@ -40,6 +40,36 @@ void check_config(const config::ClipConfig& c, const std::string& source) {
   }
 }
 
+// HF CLIPTextEmbeddings for tokens [first, last) of `ids`: token_embedding(id) +
+// position_embedding(position) -> x: [last - first, hidden].
+void embed_tokens(const TextWeights& w, std::size_t hidden, const std::vector<int>& ids, int first,
+                  int last, float* x) {
+  for (int t = first; t < last; ++t) {
+    const float* e = w.token_embedding.data() + static_cast<std::size_t>(ids[t]) * hidden;
+    const float* p = w.position_embedding.data() + static_cast<std::size_t>(t) * hidden;
+    float* xt = x + static_cast<std::size_t>(t - first) * hidden;
+    for (std::size_t i = 0; i < hidden; ++i) xt[i] = e[i] + p[i];
+  }
+}
+
+// Prompts made from one template share their first tokens ("<|startoftext|> a photo of"): with
+// the causal mask those rows are the same in every prompt, so they can run once and the prompts
+// attend to their saved keys and values. Returns how many leading tokens all prompts share (each
+// keeps at least its pooled row of its own), or 0 when that saves fewer rows than are worth a
+// pass of their own.
+int shared_prefix_length(std::span<const std::vector<int>> prompts, std::span<const int> lengths) {
+  constexpr long kMinSavedRows = 64;
+  int prefix = *std::min_element(lengths.begin(), lengths.end()) - 1;
+  for (std::size_t s = 1; s < prompts.size() && prefix > 0; ++s) {
+    prefix = static_cast<int>(
+        std::mismatch(prompts[0].begin(), prompts[0].begin() + prefix, prompts[s].begin()).first -
+        prompts[0].begin());
+  }
+  return static_cast<long>(prefix) * (static_cast<long>(prompts.size()) - 1) < kMinSavedRows
+             ? 0
+             : prefix;
+}
+
 }  // namespace
 
 ClipModel::ClipModel(const config::ClipConfig& config, const tensor::NamedViews& weights,
@@ -158,30 +188,13 @@ void ClipModel::encode_texts(std::span<const std::vector<int>> prompts, float* o
     }
   }
 
-  // Prompts made from one template share their first tokens ("<|startoftext|> a photo of"):
-  // with the causal mask those rows are the same in every prompt, so they run once and the
-  // prompts attend to their saved keys and values. Worth a pass of its own only when it saves
-  // more rows than the GEMMs' efficient minimum.
-  int prefix = *std::min_element(lengths.begin(), lengths.end()) - 1;  // pooled rows stay own
-  for (std::size_t s = 1; s < prompts.size() && prefix > 0; ++s) {
-    prefix = static_cast<int>(
-        std::mismatch(prompts[0].begin(), prompts[0].begin() + prefix, prompts[s].begin()).first -
-        prompts[0].begin());
-  }
-  constexpr int kMinSavedRows = 64;
-  if (static_cast<long>(prefix) * (static_cast<long>(prompts.size()) - 1) < kMinSavedRows) {
-    prefix = 0;
-  }
+  const int prefix = shared_prefix_length(prompts, lengths);
   tensor::Buffer prefix_qkv;  // [layers, prefix, 3*hidden]
   if (prefix > 0) {
     // The prefix as a sequence of its own (prompt 0's first tokens), saving every layer's q/k/v.
     prefix_qkv = tensor::Buffer(w.layers.size() * static_cast<std::size_t>(prefix) * 3 * h);
     tensor::Buffer x(static_cast<std::size_t>(prefix) * h);  // [prefix, hidden]
-    for (int t = 0; t < prefix; ++t) {
-      const float* e = w.token_embedding.data() + static_cast<std::size_t>(prompts[0][t]) * h;
-      const float* p = w.position_embedding.data() + static_cast<std::size_t>(t) * h;
-      for (std::size_t i = 0; i < h; ++i) x[static_cast<std::size_t>(t) * h + i] = e[i] + p[i];
-    }
+    embed_tokens(w, h, prompts[0], 0, prefix, x.data());
     const int prefix_offsets[2] = {0, prefix};
     tensor::Buffer unused(h);  // [1, hidden]: the prefix's own output row is never read
     run_encoder(w.layers, tc.encoder,
@@ -189,20 +202,13 @@ void ClipModel::encode_texts(std::span<const std::vector<int>> prompts, float* o
                 x.data(), unused.data());
   }
 
-  // HF CLIPTextEmbeddings: token_embedding(ids) + position_embedding(positions), for the tokens
-  // after the prefix, packed row after row.
+  // The tokens after the prefix, packed row after row.
   std::vector<int> offsets(prompts.size() + 1, 0);
   for (std::size_t s = 0; s < prompts.size(); ++s)
     offsets[s + 1] = offsets[s] + lengths[s] - prefix;
   tensor::Buffer x(static_cast<std::size_t>(offsets.back()) * h);  // [rows, hidden]
-  for (std::size_t s = 0; s < prompts.size(); ++s) {
-    for (int t = prefix; t < lengths[s]; ++t) {
-      const float* e = w.token_embedding.data() + static_cast<std::size_t>(prompts[s][t]) * h;
-      const float* p = w.position_embedding.data() + static_cast<std::size_t>(t) * h;
-      float* xt = x.data() + static_cast<std::size_t>(offsets[s] + t - prefix) * h;
-      for (std::size_t i = 0; i < h; ++i) xt[i] = e[i] + p[i];
-    }
-  }
+  for (std::size_t s = 0; s < prompts.size(); ++s)
+    embed_tokens(w, h, prompts[s], prefix, lengths[s], x.data() + offsets[s] * h);
 
   // HF: pooled = final_layer_norm(last_hidden_state)[eos position]; the norm is per token, so
   // it runs on the pooled rows only.
