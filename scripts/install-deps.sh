@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
 # Installs everything zeroshot needs to build, test and fuzz on Debian 12 (run as root or via sudo).
+# Every package is named here, with --no-install-recommends: a package that arrives only as another
+# one's Recommends (or was installed by hand) is a build that works here and fails on a fresh
+# machine. scripts/fresh-check.sh proves this list in a clean Debian 12 root.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 packages=(
-  build-essential cmake ninja-build pkg-config git
-  libvips-dev libdnnl-dev nlohmann-json3-dev libcurl4-openssl-dev libutf8proc-dev
-  libcli11-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  # libraries
+  libvips-dev nlohmann-json3-dev libcurl4-openssl-dev libutf8proc-dev libcli11-dev
+  libcpp-httplib-dev
+  # oneDNN; its CMake package (dnnl-config.cmake) looks for the OpenCL headers and ICD loader,
+  # which Debian ships in a Recommends of libdnnl-dev
+  libdnnl-dev ocl-icd-opencl-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # sanitizer and fuzzing stages (scripts/sanitize.sh): clang, its sanitizer and libFuzzer
+  # runtimes, and clang's OpenMP (the kernels use OpenMP; gcc's libgomp does not serve clang)
+  clang libclang-rt-14-dev libomp-dev
+  # CI checks: formatting (scripts/check-format.sh)
+  clang-format
 )
 missing=()
 for p in "${packages[@]}"; do

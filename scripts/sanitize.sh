@@ -4,7 +4,9 @@
 #   tsan  TSan build running the concurrency tests
 #   fuzz  clang + libFuzzer (+ ASan/UBSan) build: replays every seed and crash regression, then
 #         fuzzes each target for FUZZ_SECONDS (default 15) from its corpus
-# Usage: scripts/sanitize.sh [asan|tsan|fuzz]...   (no argument: all three)
+# Usage: scripts/sanitize.sh [--configure-only] [asan|tsan|fuzz]...   (no stage: all three)
+#   --configure-only  only configure each stage's build: a missing compiler, runtime or package
+#                     fails here in seconds instead of after the stages before it have run
 # scripts/test.sh (the README's test command, what CI runs) runs all three after the normal build
 # and tests, with FUZZ_SECONDS=10.
 # Builds go to build-asan/, build-tsan/, build-fuzz/ (SANITIZE_BUILD_PREFIX=x: x-asan/, ...); lean
@@ -16,6 +18,8 @@ root=$(pwd)
 jobs=${JOBS:-$(nproc)}
 fuzz_seconds=${FUZZ_SECONDS:-15}
 prefix=${SANITIZE_BUILD_PREFIX:-build}
+configure_only=0
+if [ "${1:-}" = --configure-only ]; then configure_only=1; shift; fi
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(asan tsan fuzz)
 
@@ -28,9 +32,20 @@ export ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_afte
 export LSAN_OPTIONS="suppressions=$root/scripts/sanitizers/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
+configure_asan() {
+  cmake -S . -B "$prefix-asan" "${common[@]}" -DZEROSHOT_SANITIZE="address;undefined" >/dev/null
+}
+configure_tsan() {
+  cmake -S . -B "$prefix-tsan" "${common[@]}" -DZEROSHOT_SANITIZE=thread >/dev/null
+}
+configure_fuzz() {
+  cmake -S . -B "$prefix-fuzz" "${common[@]}" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DZEROSHOT_BUILD_FUZZ=ON -DZEROSHOT_SANITIZE="address;undefined" >/dev/null
+}
+
 stage_asan() {
   echo "== ASan + UBSan: whole test suite"
-  cmake -S . -B "$prefix-asan" "${common[@]}" -DZEROSHOT_SANITIZE="address;undefined" >/dev/null
+  configure_asan
   cmake --build "$prefix-asan" -j"$jobs"
   # Tests run one per core: ASan roughly doubles memory, and some tests check time bounds.
   ctest --test-dir "$prefix-asan" --output-on-failure -j"$jobs" --timeout 900
@@ -38,7 +53,7 @@ stage_asan() {
 
 stage_tsan() {
   echo "== TSan: concurrency tests"
-  cmake -S . -B "$prefix-tsan" "${common[@]}" -DZEROSHOT_SANITIZE=thread >/dev/null
+  configure_tsan
   # The test binaries named *concurrency_test (their suites are named *Concurrency*).
   local targets
   targets=$(ninja -C "$prefix-tsan" -t targets all | sed -n 's/^\([a-z_]*concurrency_test\): .*/\1/p')
@@ -54,8 +69,7 @@ stage_tsan() {
 
 stage_fuzz() {
   echo "== libFuzzer: corpus replay, then ${fuzz_seconds}s per target"
-  cmake -S . -B "$prefix-fuzz" "${common[@]}" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DZEROSHOT_BUILD_FUZZ=ON -DZEROSHOT_SANITIZE="address;undefined" >/dev/null
+  configure_fuzz
   local targets
   targets=$(sed -n 's/^ *zeroshot_fuzzer(\([a-z_]*\) .*/\1/p' tests/fuzz/CMakeLists.txt)
   local built=()
@@ -86,6 +100,13 @@ for stage in "${stages[@]}"; do
     *) echo "unknown stage '$stage' (asan, tsan or fuzz)" >&2; exit 2 ;;
   esac
 done
+if [ "$configure_only" = 1 ]; then
+  for stage in "${stages[@]}"; do
+    "configure_$stage" || { echo "== configuring the $stage build failed (see above)" >&2; exit 1; }
+  done
+  echo "== sanitizer and fuzzing builds configure (${stages[*]})"
+  exit 0
+fi
 for stage in "${stages[@]}"; do
   start=$SECONDS
   "stage_$stage"
