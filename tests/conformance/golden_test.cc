@@ -22,7 +22,7 @@ constexpr double kLogitTol = 1e-2;
 constexpr double kScoreTol = 1e-4;
 
 const Model& tiny_model() {
-  static const Model model = Model::load({.repo = testing::tiny_clip_as_computed()});
+  static const Model model = Model::load({.repo = testing::kTinyClip});
   return model;
 }
 
@@ -133,13 +133,14 @@ TEST(Golden, SimilarityOfImagePairs) {
 TEST(Golden, FreeFunctionsShareOneCachedModel) {
   const auto image = Image::from_file(image_path("scene_640x480.png"));
   const std::vector<std::string> labels = {"a dog", "a cat", "a horse"};
-  const Options options{.repo = testing::tiny_clip_as_computed()};
+  const Options options{.repo = testing::kTinyClip};
   const auto& expected = testing::per_image(reference()["label_sets"][0], "scene_640x480.png");
   EXPECT_EQ(label(image, labels, options), expected["top_label"]);
   EXPECT_NEAR(classify(image, labels, options)[0].score, expected["classify"][0]["score"],
               kScoreTol);
   EXPECT_NEAR(similarity(image, image, options), 1.0, 1e-5);
-  EXPECT_EQ(cached_model(options).folder(), cached_model(options).folder());
+  // One load: both calls hand out the same shared model (the same folder string object).
+  EXPECT_EQ(&cached_model(options).folder(), &cached_model(options).folder());
 }
 
 TEST(Golden, LabelsComeBackAsGivenNotAsPrompts) {

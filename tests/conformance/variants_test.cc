@@ -49,7 +49,7 @@ std::vector<float> crop_pixels(const std::string& crop_png) {
 }
 
 TEST(NaiveReference, AgreesWithOpenAiOnTheTinyFixture) {
-  auto tiny = read_folder(testing::tiny_clip_as_computed());
+  auto tiny = read_folder(testing::kTinyClip);
   testing::NaiveClip naive(tiny.config, tiny.weights.tensors());
   for (const auto& set : testing::reference()["label_sets"])
     for (const auto& token : set["tokens"]) {

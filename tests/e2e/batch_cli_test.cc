@@ -38,7 +38,7 @@ std::vector<json> lines(const std::string& out) {
   return result;
 }
 
-const std::string kRepo = testing::tiny_clip_as_computed();
+const std::string kRepo = testing::kTinyClip;
 
 // The animals label set (template "a photo of {label}") with its reference per image.
 const json& label_set() { return reference()["label_sets"][0]; }

@@ -21,7 +21,7 @@ using Result = testing::CliResult;
 
 Result run(const std::vector<std::string>& args) { return testing::run_cli(args); }
 
-const std::string kRepo = testing::tiny_clip_as_computed();
+const std::string kRepo = testing::kTinyClip;
 
 TEST(Cli, ClassifyJsonMatchesReferenceForEveryImage) {
   const auto& set = reference()["label_sets"][0];  // animals, template "a photo of {label}"
@@ -69,13 +69,23 @@ TEST(Cli, EveryLabelSetThroughTheCli) {
 }
 
 TEST(Cli, TextOutputIsOneLinePerLabelBestFirst) {
-  auto r = run(
-      {"classify", "--repo", kRepo, image_path("scene_640x480.png"), "a dog", "a cat", "a horse"});
+  const auto& set = reference()["label_sets"][0];  // animals, template "a photo of {label}"
+  const std::string file = "scene_640x480.png";
+  std::vector<std::string> args = {"classify", "--repo", kRepo, image_path(file)};
+  for (const auto& l : set["labels"]) args.push_back(l);
+  auto r = run(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  // Reference: a cat 0.5011, a horse 0.2774, a dog 0.2215.
-  EXPECT_EQ(r.out, "0.5011  a cat\n0.2774  a horse\n0.2215  a dog\n");
-  r = run({"label", "--repo", kRepo, image_path("scene_640x480.png"), "a dog", "a cat", "a horse"});
-  EXPECT_EQ(r.out, "a cat\n");
+  // The reference's sorted scores, printed with 4 decimals and two spaces before the label.
+  std::string expected;
+  for (const auto& s : testing::per_image(set, file)["classify"]) {
+    char score[32];
+    std::snprintf(score, sizeof score, "%.4f", s["score"].get<double>());
+    expected += std::string(score) + "  " + s["label"].get<std::string>() + "\n";
+  }
+  EXPECT_EQ(r.out, expected);
+  args[0] = "label";
+  r = run(args);
+  EXPECT_EQ(r.out, testing::per_image(set, file)["top_label"].get<std::string>() + "\n");
 }
 
 TEST(Cli, SimilarityJson) {

@@ -86,12 +86,6 @@ class TinyClip : public ::testing::Test {
     ASSERT_TRUE(vips_ready);
     config_ = new config::ClipConfig(
         config::parse_clip_config(util::read_file(kModelDir + "config.json"), "config.json"));
-    // FIXTURE DISCREPANCY: the reference image embeddings were computed by OpenAI's CLIP class,
-    // which ignores any requested vision head count and builds vision_width // 64 heads (1 for
-    // width 64), while config.json says num_attention_heads 4 (what HF would use). With 4 heads
-    // every image is off by ~0.04; with vision_width // 64 all match at 1e-6. Follow the
-    // reference until the fixture's config says 1.
-    config_->vision.encoder.num_heads = std::max(1, config_->vision.encoder.hidden_size / 64);
     preprocessor_ = new config::PreprocessorConfig(config::parse_preprocessor_config(
         util::read_file(kModelDir + "preprocessor_config.json"), "preprocessor_config.json"));
     file_ = new safetensors::File(safetensors::File::open(kModelDir + "model.safetensors"));
