@@ -19,10 +19,10 @@
 #include <random>
 #include <thread>
 
-#include "fake_hub.h"
 #include "hub/cache.h"
 #include "hub/hub.h"
 #include "hub/sha256.h"
+#include "support/fake_hub.h"
 #include "zeroshot/error.h"
 
 extern char** environ;
@@ -535,46 +535,6 @@ TEST_F(HubTest, TwoProcessesAtOnceBothSucceedWithOneCopy) {
   const int requests = hub_.request_count();
   EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
   EXPECT_EQ(hub_.request_count(), requests);
-}
-
-// --- The CLI (zeroshot download, zeroshot cache ls)
-// ------------------------------------------------
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-};
-CliRun run_cli(const std::string& args) {
-  const std::string command = std::string(ZEROSHOT_CLI) + " " + args + " 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-TEST_F(HubTest, CliDownloadThenCacheLs) {
-  if (run_cli("--help").out.find("download") == std::string::npos) {
-    GTEST_SKIP() << "download is not wired into cli/main.cc yet";
-  }
-  CliRun download = run_cli("download --quiet tiny/clip");
-  EXPECT_EQ(download.exit_code, 0);
-  EXPECT_EQ(download.out, storage_ + "/snapshots/" + kCommitMain + "\n");
-  CliRun json = run_cli("download --json --revision v0.9 tiny/clip");
-  EXPECT_EQ(json.exit_code, 0);
-  EXPECT_NE(json.out.find(std::string("\"commit\":\"") + kCommitOld + "\""), std::string::npos)
-      << json.out;
-  CliRun ls = run_cli("cache ls");
-  EXPECT_EQ(ls.exit_code, 0);
-  EXPECT_NE(ls.out.find("tiny/clip"), std::string::npos) << ls.out;
-  EXPECT_NE(ls.out.find("main@0123456"), std::string::npos) << ls.out;
-  EXPECT_NE(ls.out.find("v0.9@fedcba9"), std::string::npos) << ls.out;
-  CliRun ls_json = run_cli("cache ls --json");
-  EXPECT_NE(ls_json.out.find("\"repo\":\"tiny/clip\""), std::string::npos) << ls_json.out;
-  EXPECT_EQ(run_cli("download nobody/nothing").exit_code, 1);
-  EXPECT_EQ(run_cli("download a/b/c").exit_code, 2);
-  EXPECT_EQ(run_cli("download").exit_code, 2);
 }
 
 }  // namespace

@@ -26,8 +26,8 @@ double cosine(const std::vector<float>& a, const nlohmann::json& b) {
 }
 
 TEST(Int8Model, CloseToTheReferenceOnEveryImage) {
-  const auto model = Model::load(
-      {.repo = testing::tiny_clip_as_computed(), .threads = 1, .precision = Precision::kInt8});
+  const auto model =
+      Model::load({.repo = testing::kTinyClip, .threads = 1, .precision = Precision::kInt8});
   const auto& set = reference()["label_sets"][0];
   std::vector<std::string> labels;
   for (const auto& l : set["labels"]) labels.push_back(l);
