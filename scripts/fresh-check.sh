@@ -55,7 +55,7 @@ if [ ! -f "$tarball" ] || [ "$rebootstrap" = 1 ]; then
   fi
   mkdir -p "$cache"
   echo "== bootstrapping a Debian 12 root into $tarball"
-  mmdebstrap --variant=apt --mode=root --quiet bookworm "$tarball.part" \
+  mmdebstrap --variant=apt --mode=root --format=tar --quiet bookworm "$tarball.part" \
     "deb http://deb.debian.org/debian bookworm main" \
     "deb http://deb.debian.org/debian bookworm-updates main" \
     "deb http://deb.debian.org/debian-security bookworm-security main"
@@ -69,23 +69,28 @@ trap cleanup EXIT
 echo "== fresh-check of $(git log -1 --format='%h %s' "$commit" | cut -c1-80)"
 echo "   work folder $work${without[*]:+, without: ${without[*]}}"
 
-# run_in_fresh_root N COMMAND: a new root from the tarball, the project cloned into /root/zeroshot,
-# COMMAND run there as a login shell of root would, inside a private mount namespace (the mounts
-# go away with it).
-run_in_fresh_root() {
-  local n=$1 command=$2 root="$work/root-$1"
+# prepare_root N: a new root from the tarball, with the project cloned into /root/zeroshot (and
+# the --without packages dropped from its install script). Any failure here ends the check: it
+# is the check that broke, not the set-up.
+prepare_root() {
+  local root="$work/root-$1" p
   mkdir -p "$root"
   tar -C "$root" -xf "$tarball"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
   git clone --quiet --no-hardlinks "$project" "$root/root/zeroshot"
   git -C "$root/root/zeroshot" checkout --quiet "$commit"
-  local p
   for p in "${without[@]}"; do
     grep -qw -- "$p" "$root/root/zeroshot/scripts/install-deps.sh" ||
-      { echo "fresh-check: '$p' is not in scripts/install-deps.sh" >&2; return 2; }
+      { echo "fresh-check: '$p' is not in scripts/install-deps.sh" >&2; exit 2; }
     sed -i -E "s/(^|[[:space:]])$p([[:space:]]|$)/\1\2/g" "$root/root/zeroshot/scripts/install-deps.sh"
   done
+}
+
+# run_in_root N COMMAND: COMMAND as a login shell of root would run it in /root/zeroshot, inside
+# a private mount namespace (the mounts go away with it) and a clean environment.
+run_in_root() {
   unshare --mount --propagation private bash -c '
+    set -e
     root=$1 archives=$2 command=$3
     mount -t proc proc "$root/proc"
     mount --bind /sys "$root/sys"
@@ -95,7 +100,7 @@ run_in_fresh_root() {
     mount --bind "$archives" "$root/var/cache/apt/archives"
     exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      /bin/bash -lc "cd /root/zeroshot && $command"' _ "$root" "$archives" "$command"
+      /bin/bash -lc "cd /root/zeroshot && $command"' _ "$work/root-$1" "$archives" "$2"
 }
 
 results=()
@@ -106,7 +111,8 @@ for i in "${!commands[@]}"; do
   echo "== [$n/${#commands[@]}] $ ${commands[$i]}   (log: $log)"
   start=$SECONDS
   rc=0
-  run_in_fresh_root "$n" "${commands[$i]}" >"$log" 2>&1 </dev/null || rc=$?
+  prepare_root "$n"
+  run_in_root "$n" "${commands[$i]}" >"$log" 2>&1 </dev/null || rc=$?
   took=$((SECONDS - start))
   results+=("$(printf '%-4s %6s s   exit %-3s  %s' "[$n]" "$took" "$rc" "${commands[$i]}")")
   echo "   exit $rc after $took s; the log's last lines:"
