@@ -16,6 +16,7 @@
 #include "config/clip_config.h"
 #include "hub/hub.h"
 #include "image/preprocess.h"
+#include "kernels/gemm.h"
 #include "kernels/threads.h"
 #include "model/clip_model.h"
 #include "safetensors/safetensors.h"
@@ -101,6 +102,18 @@ void require_file(const std::string& folder, const char* name, const std::string
                     " is missing; a CLIP model folder needs config.json, model.safetensors, "
                     "preprocessor_config.json and tokenizer.json (or vocab.json + merges.txt)");
   }
+}
+
+// The public precision as the kernels name it (the layers below api know no public type).
+kernels::GemmPrecision to_gemm_precision(Precision precision) {
+  switch (precision) {
+    case Precision::kFloat32:
+      return kernels::GemmPrecision::kF32;
+    case Precision::kInt8:
+      return kernels::GemmPrecision::kInt8;
+  }
+  throw Error(ErrorCode::kInvalidArgument,
+              "precision: unknown value " + std::to_string(static_cast<int>(precision)));
 }
 
 image::PreprocessParams to_params(const config::PreprocessorConfig& p,
@@ -273,7 +286,7 @@ Model Model::load(const LoadOptions& options) {
   model::ClipModel clip = [&] {
     auto weights = safetensors::File::open((fs::path(folder) / "model.safetensors").string());
     return model::ClipModel(config, weights.tensors(), weights.path(),
-                            /*int8=*/options.precision == Precision::kInt8, weights.mapping());
+                            to_gemm_precision(options.precision), weights.mapping());
   }();
   const float scale = std::exp(clip.logit_scale());
   auto impl = std::make_shared<Impl>(Impl{folder, std::move(config), params, std::move(tokenizer),

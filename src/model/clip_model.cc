@@ -73,11 +73,12 @@ int shared_prefix_length(std::span<const std::vector<int>> prompts, std::span<co
 }  // namespace
 
 ClipModel::ClipModel(const config::ClipConfig& config, const tensor::NamedViews& weights,
-                     const std::string& source, bool int8, std::shared_ptr<const void> mapping)
+                     const std::string& source, kernels::GemmPrecision vision_precision,
+                     std::shared_ptr<const void> mapping)
     : config_(config) {
   check_config(config_, source);
   weights_ = std::make_unique<const ClipWeights>(
-      load_weights(config_, weights, source, int8, std::move(mapping)));
+      load_weights(config_, weights, source, vision_precision, std::move(mapping)));
 }
 
 ClipModel::~ClipModel() = default;

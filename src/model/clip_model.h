@@ -1,7 +1,8 @@
 // The CLIP text and vision towers (HF transformers' CLIPModel) on CPU in float32.
 //
 //   auto file = safetensors::File::open(path);
-//   model::ClipModel clip(config, file.tensors(), "model.safetensors", /*int8=*/false,
+//   model::ClipModel clip(config, file.tensors(), "model.safetensors",
+//                         kernels::GemmPrecision::kF32,
 //                         file.mapping());  // float32 weights stay in the mapping, used in place
 //   std::vector<float> image_embedding(clip.config().projection_dim);
 //   clip.encode_images(pixels, /*batch=*/1, image_embedding.data());
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "config/clip_config.h"
+#include "kernels/gemm.h"
 #include "tensor/view.h"
 
 namespace zeroshot::model {
@@ -30,16 +32,16 @@ class ClipModel {
   // 'vision_model.embeddings.patch_embedding.weight' has shape [768,3,16,16], config implies
   // [768,3,32,32]" or "model.safetensors: missing tensor 'text_projection.weight'". Unknown
   // tensors (position_ids buffers, ...) are ignored; logit_scale may have shape [] or [1].
-  // int8 = true quantises the vision encoder layers' linear weights
-  // (kernels::GemmPrecision::kInt8); the text tower, the patch embedding and the projections stay
-  // float32.
+  // vision_precision kInt8 quantises the vision encoder layers' linear weights; the text tower,
+  // the patch embedding and the projections stay float32.
   // mapping: the read-only file mapping `weights` point into, shared with the model: float32
   // tensors are then used in place (load copies almost nothing, and memory stays one copy of the
   // file), the pages of converted ones leave the resident set once read (tensor::release_pages).
   // The file must not be truncated while the model lives (as with any mapped file). Without a
   // mapping every tensor is copied and `weights` may be released afterwards.
   ClipModel(const config::ClipConfig& config, const tensor::NamedViews& weights,
-            const std::string& source, bool int8 = false,
+            const std::string& source,
+            kernels::GemmPrecision vision_precision = kernels::GemmPrecision::kF32,
             std::shared_ptr<const void> mapping = nullptr);
   ~ClipModel();
   ClipModel(ClipModel&&) noexcept;

@@ -108,8 +108,8 @@ void expect_layers(Loader& loader, const std::string& prefix, const config::Enco
 }
 
 std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::string& prefix,
-                                             const config::EncoderConfig& c, bool int8) {
-  const auto precision = int8 ? kernels::GemmPrecision::kInt8 : kernels::GemmPrecision::kF32;
+                                             const config::EncoderConfig& c,
+                                             kernels::GemmPrecision precision) {
   const int h = c.hidden_size;
   std::vector<EncoderLayerWeights> layers;
   layers.reserve(static_cast<std::size_t>(c.num_layers));
@@ -117,7 +117,7 @@ std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::st
     const std::string p = prefix + ".encoder.layers." + std::to_string(i);
     EncoderLayerWeights layer;
     layer.layer_norm1 = loader.layer_norm(p + ".layer_norm1");
-    if (int8) {
+    if (precision == kernels::GemmPrecision::kInt8) {
       // Fused q/k/v: rows [0,h) = q_proj, [h,2h) = k_proj, [2h,3h) = v_proj.
       const std::size_t hh = static_cast<std::size_t>(h) * h;
       tensor::Buffer qkv_w(3 * hh);                           // [3*hidden, hidden]
@@ -172,7 +172,7 @@ kernels::Activation to_kernel_activation(config::Activation activation) {
 }
 
 ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
-                         const std::string& source, bool int8,
+                         const std::string& source, kernels::GemmPrecision vision_precision,
                          std::shared_ptr<const void> mapping) {
   const config::TextConfig& tc = config.text;
   const config::VisionConfig& vc = config.vision;
@@ -209,7 +209,7 @@ ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedVi
   // so quantising the text tower would cost accuracy for almost no time.
   w.text.token_embedding = loader.floats("text_model.embeddings.token_embedding.weight");
   w.text.position_embedding = loader.floats("text_model.embeddings.position_embedding.weight");
-  w.text.layers = load_layers(loader, "text_model", tc.encoder, /*int8=*/false);
+  w.text.layers = load_layers(loader, "text_model", tc.encoder, kernels::GemmPrecision::kF32);
   w.text.final_layer_norm = loader.layer_norm("text_model.final_layer_norm");
   w.text.projection =
       loader.linear("text_projection", config.projection_dim, tc.encoder.hidden_size, false);
@@ -222,7 +222,7 @@ ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedVi
   w.vision.class_embedding = loader.floats("vision_model.embeddings.class_embedding");
   w.vision.position_embedding = loader.floats("vision_model.embeddings.position_embedding.weight");
   w.vision.pre_layernorm = loader.layer_norm("vision_model.pre_layrnorm");
-  w.vision.layers = load_layers(loader, "vision_model", vc.encoder, int8);
+  w.vision.layers = load_layers(loader, "vision_model", vc.encoder, vision_precision);
   w.vision.post_layernorm = loader.layer_norm("vision_model.post_layernorm");
   w.vision.projection =
       loader.linear("visual_projection", config.projection_dim, vc.encoder.hidden_size, false);

@@ -63,13 +63,14 @@ struct ClipWeights {
 // Checks every tensor the config implies (presence, dtype F32/F16/BF16, shape) before converting
 // any; throws zeroshot::Error(kModelInvalid) with "<source>: missing tensor 'name'", "<source>:
 // tensor 'name' has shape [a,b], config implies [c,d]" or "... has dtype I64, expected F32, F16
-// or BF16". Other tensors in `views` are ignored. int8: the vision encoder layers' linears are
-// quantised (kernels::GemmPrecision::kInt8). mapping: if set, the views point into this read-only
+// or BF16". Other tensors in `views` are ignored. vision_precision kInt8: the vision encoder
+// layers' linears are quantised. mapping: if set, the views point into this read-only
 // file mapping, which the weights then share: float32 tensors are used in place (no copy), and
 // the pages of tensors that are converted or quantised leave the resident set once read
 // (tensor::release_pages). Without it every tensor is copied, and `views` may go away after.
 ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
-                         const std::string& source, bool int8 = false,
+                         const std::string& source,
+                         kernels::GemmPrecision vision_precision = kernels::GemmPrecision::kF32,
                          std::shared_ptr<const void> mapping = nullptr);
 
 kernels::Activation to_kernel_activation(config::Activation activation);
