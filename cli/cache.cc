@@ -8,19 +8,6 @@
 namespace zeroshot::cli {
 namespace {
 
-std::string human_size(uint64_t bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1000 && unit < 4) {
-    value /= 1000;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-  return text;
-}
-
 // "main,v1.0@3d74acf" or "3d74acf" for a snapshot no ref points to.
 std::string describe(const CachedRevision& revision) {
   std::string refs;
@@ -82,8 +69,8 @@ JSON output: {"cache": DIR, "models": [{"repo", "size_on_disk", "path",
     std::printf("%-*s  %9s  %-*s  %s\n", rw, "REPO", "SIZE", vw, "REVISIONS", "PATH");
     for (size_t i = 0; i < models.size(); ++i) {
       std::printf("%-*s  %9s  %-*s  %s\n", rw, models[i].repo.c_str(),
-                  human_size(models[i].size_on_disk).c_str(), vw, revisions[i].c_str(),
-                  models[i].path.c_str());
+                  format_bytes(static_cast<double>(models[i].size_on_disk)).c_str(), vw,
+                  revisions[i].c_str(), models[i].path.c_str());
     }
   });
 }

@@ -37,6 +37,18 @@ Model ModelFlags::load() const {
                       .progress = bar.callback()});
 }
 
+std::string format_bytes(double bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  int unit = 0;
+  while (bytes >= 1000 && unit < 4) {
+    bytes /= 1000;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  return text;
+}
+
 void print_json(const nlohmann::json& value) {
   const bool terminal = ::isatty(STDOUT_FILENO) != 0;
   std::cout << value.dump(terminal ? 2 : -1, ' ', /*ensure_ascii=*/false,

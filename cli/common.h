@@ -20,6 +20,9 @@ struct ModelFlags {
   Model load() const;
 };
 
+// "0 B", "999 B", "1.5 kB", "2.3 GB": decimal units, as the hub and huggingface_hub show sizes.
+std::string format_bytes(double bytes);
+
 // Prints a JSON value on stdout (pretty for people, one line when piped).
 void print_json(const nlohmann::json& value);
 

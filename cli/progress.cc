@@ -4,20 +4,10 @@
 
 #include <cstdio>
 
+#include "common.h"
+
 namespace zeroshot::cli {
 namespace {
-
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  int unit = 0;
-  while (bytes >= 1000 && unit < 4) {
-    bytes /= 1000;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
-  return text;
-}
 
 std::string clock_time(double seconds) {
   if (seconds < 0 || seconds > 99 * 3600) return "--:--";
@@ -65,11 +55,11 @@ void ProgressBar::update(const DownloadProgress& p) {
   if (p.total > 0) {
     char percent[16];
     std::snprintf(percent, sizeof percent, "%3d%%", static_cast<int>(100.0 * p.done / p.total));
-    line += std::string(percent) + "  " + human_bytes(p.done) + " / " + human_bytes(p.total);
+    line += std::string(percent) + "  " + format_bytes(p.done) + " / " + format_bytes(p.total);
   } else {
-    line += human_bytes(p.done);
+    line += format_bytes(p.done);
   }
-  if (rate > 0) line += "  " + human_bytes(rate) + "/s";
+  if (rate > 0) line += "  " + format_bytes(rate) + "/s";
   if (finished) {
     line += "  done in " + clock_time(elapsed);
   } else if (rate > 0 && p.total > 0) {
