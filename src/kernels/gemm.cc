@@ -201,6 +201,19 @@ bool LinearWeights::borrowed() const noexcept { return impl_ && impl_->weight_ow
 
 namespace {
 
+// Runs the layer's matmul on `args` (sources, weights, destination, bias, attributes) with a
+// scratchpad of the call's own, so concurrent calls never share one, and waits for it.
+void execute_matmul(const LinearWeights::Impl& impl, std::unordered_map<int, memory> args) {
+  const memory::desc scratch_md = impl.pd.scratchpad_desc();
+  // Uninitialised: oneDNN writes before it reads, and zeroing it cost a pass per call.
+  const std::unique_ptr<unsigned char[]> scratch_bytes(
+      scratch_md.get_size() > 0 ? new unsigned char[scratch_md.get_size()] : nullptr);
+  args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratch_md, impl.engine, scratch_bytes.get()));
+  dnnl::stream stream(impl.engine);
+  impl.primitive.execute(stream, args);
+  stream.wait();
+}
+
 // Dynamic quantisation of the activations, per tensor: x ~ (q - zero_point) * scale with q in
 // [0, levels], the range [min(x, 0), max(x, 0)] mapped onto it (so 0 is exact).
 void linear_int8(const float* x, int rows, const LinearWeights& weights,
@@ -231,16 +244,9 @@ void linear_int8(const float* x, int rows, const LinearWeights& weights,
   memory dst(dst_md, impl.engine, y);
   memory scales_mem({{weights.out_features()}, DataType::f32, Tag::a}, impl.engine, scales.data());
   memory zero_mem({{1}, DataType::s32, Tag::a}, impl.engine, &zero);
-  const memory::desc scratch_md = impl.pd.scratchpad_desc();
-  // Uninitialised: oneDNN writes before it reads, and zeroing it cost a pass per call.
-  const std::unique_ptr<unsigned char[]> scratch_bytes(
-      scratch_md.get_size() > 0 ? new unsigned char[scratch_md.get_size()] : nullptr);
-  memory scratch(scratch_md, impl.engine, scratch_bytes.get());
-  dnnl::stream stream(impl.engine);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                        {DNNL_ARG_WEIGHTS, impl.weights},
                                        {DNNL_ARG_DST, dst},
-                                       {DNNL_ARG_SCRATCHPAD, scratch},
                                        {DNNL_ARG_ATTR_OUTPUT_SCALES, scales_mem},
                                        {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zero_mem}};
   std::vector<float> bias;  // [out]: in units of the accumulator
@@ -250,8 +256,7 @@ void linear_int8(const float* x, int rows, const LinearWeights& weights,
     for (std::size_t n = 0; n < bias.size(); ++n) bias[n] = b[n] / scales[n];
     args.emplace(DNNL_ARG_BIAS, memory(impl.pd.bias_desc(), impl.engine, bias.data()));
   }
-  impl.primitive.execute(stream, args);
-  stream.wait();
+  execute_matmul(impl, std::move(args));
 }
 
 }  // namespace
@@ -269,19 +274,10 @@ void linear(const float* x, int rows, const LinearWeights& weights, float* y) {
     const memory::desc dst_md = rows_desc(rows, weights.out_features(), impl.y_stride);
     memory src(src_md, impl.engine, const_cast<float*>(x));
     memory dst(dst_md, impl.engine, y);
-    const memory::desc scratch_md = impl.pd.scratchpad_desc();
-    // Uninitialised: oneDNN writes before it reads, and zeroing it cost a pass per call.
-    const std::unique_ptr<unsigned char[]> scratch_bytes(
-        scratch_md.get_size() > 0 ? new unsigned char[scratch_md.get_size()] : nullptr);
-    memory scratch(scratch_md, impl.engine, scratch_bytes.get());
-    dnnl::stream stream(impl.engine);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                         {DNNL_ARG_WEIGHTS, impl.weights},
-                                         {DNNL_ARG_DST, dst},
-                                         {DNNL_ARG_SCRATCHPAD, scratch}};
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl.weights}, {DNNL_ARG_DST, dst}};
     if (impl.has_bias) args.emplace(DNNL_ARG_BIAS, impl.bias);
-    impl.primitive.execute(stream, args);
-    stream.wait();
+    execute_matmul(impl, std::move(args));
   } catch (const dnnl::error& e) {
     rethrow_dnnl(e, "matmul");
   }
