@@ -67,6 +67,8 @@ work=$(mktemp -d "${FRESH_WORK:-/var/tmp}/zeroshot-fresh.XXXXXX")
 cleanup() { [ "$keep" = 1 ] || rm -rf "$work/root-"*; }
 trap cleanup EXIT
 echo "== fresh-check of $(git log -1 --format='%h %s' "$commit" | cut -c1-80)"
+[ -z "$(git status --porcelain --untracked-files=no)" ] ||
+  echo "   (uncommitted changes in $project are not part of the check: commit them first)"
 echo "   work folder $work${without[*]:+, without: ${without[*]}}"
 
 # prepare_root N: a new root from the tarball, with the project cloned into /root/zeroshot (and
