@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
 start=$SECONDS
+bash scripts/check-layers.sh
 bash scripts/check-format.sh
 sanitizers=${ZEROSHOT_SANITIZERS:-1}
 if [ "$sanitizers" != 0 ]; then

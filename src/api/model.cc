@@ -13,6 +13,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "api/hub_progress.h"
 #include "config/clip_config.h"
 #include "hub/hub.h"
 #include "image/preprocess.h"
@@ -271,8 +272,10 @@ std::vector<std::vector<float>> Model::Impl::text_embeddings(std::span<const std
 }
 
 Model Model::load(const LoadOptions& options) {
-  const std::string folder = hub::resolve_model_folder(
-      {.repo = options.repo, .revision = options.revision, .progress = options.progress});
+  const std::string folder =
+      hub::resolve_model_folder({.repo = options.repo,
+                                 .revision = options.revision,
+                                 .progress = api::to_hub_progress(options.progress)});
   for (const char* name : {"config.json", "model.safetensors", "preprocessor_config.json"})
     require_file(folder, name, options.repo);
 

@@ -9,14 +9,27 @@
 //   <cache>/.locks/models--{org}--{name}/<etag>.lock   flock()ed while the blob is downloaded
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "zeroshot/hub.h"
-
 namespace zeroshot::hub {
+
+// What scan_cache finds; src/api/hub.cc maps these to the public zeroshot::CachedModel.
+struct CachedRevision {
+  std::string commit;             // 40-hex commit hash (the snapshot folder's name)
+  std::vector<std::string> refs;  // branches/tags in refs/ that point at it ("main"), maybe none
+  std::string path;               // the snapshot folder
+};
+
+struct CachedModel {
+  std::string repo;                       // "org/name"
+  std::string path;                       // <cache>/models--org--name
+  uint64_t size_on_disk = 0;              // bytes of complete blobs
+  std::vector<CachedRevision> revisions;  // sorted by commit
+};
 
 // 40 lower-case hex digits (huggingface_hub's REGEX_COMMIT_HASH).
 bool is_commit_hash(std::string_view revision);

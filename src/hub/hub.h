@@ -1,12 +1,24 @@
 // Repo ids to local model folders: local folder -> Hugging Face cache -> download (docs/HUB.md).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
-#include "zeroshot/hub.h"
-
 namespace zeroshot::hub {
+
+// One file's download progress: `total` is the file's size from the hub (0 when unknown), `done`
+// counts the bytes already in the cache (a resumed download starts above 0). The api maps it to
+// the public zeroshot::DownloadProgress (src/api/hub_progress.h).
+struct DownloadProgress {
+  std::string file;  // name inside the repo, e.g. "model.safetensors"
+  uint64_t done = 0;
+  uint64_t total = 0;
+};
+// Called from the downloading thread as bytes arrive; an exception thrown from it cancels the
+// download (the partial file is kept and resumed next time).
+using ProgressCallback = std::function<void(const DownloadProgress&)>;
 
 struct ResolveOptions {
   std::string repo;               // a local folder, or a hub id "org/name"

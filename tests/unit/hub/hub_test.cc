@@ -230,7 +230,7 @@ TEST_F(HubTest, RevisionPinsACommit) {
 TEST_F(HubTest, ProgressIsReportedPerFile) {
   std::map<std::string, std::pair<uint64_t, uint64_t>> last;  // file -> (done, total)
   bool monotonic = true;
-  ResolveOptions options{kRepo, "main", [&](const DownloadProgress& p) {
+  ResolveOptions options{kRepo, "main", [&](const hub::DownloadProgress& p) {
                            auto& [done, total] = last[p.file];
                            if (p.done < done) monotonic = false;
                            done = p.done;

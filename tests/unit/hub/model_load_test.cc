@@ -1,11 +1,14 @@
 // "First call downloads and classifies": the public Model::load with a repo id, served by the fake
 // hub on 127.0.0.1, classifies the fixture scene like the reference; the second load makes no
-// request; offline mode and a pinned revision load from the cache.
+// request; offline mode and a pinned revision load from the cache. download_model and
+// list_cached_models through the public types.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "support/fake_hub.h"
 #include "zeroshot/zeroshot.h"
@@ -35,24 +38,38 @@ Reference animals_for_scene() {
   return {};
 }
 
+// A fresh HF_HUB_CACHE under a temporary root, pointed at `hub`; removed (and offline mode reset)
+// at the end of the test.
+class HubEnvironment {
+ public:
+  explicit HubEnvironment(const FakeHub& hub) {
+    char pattern[] = "/tmp/zeroshot-hub-model-XXXXXX";
+    if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+    root_ = pattern;
+    setenv("HF_HUB_CACHE", (root_ + "/hub").c_str(), 1);
+    setenv("HF_HOME", (root_ + "/home").c_str(), 1);
+    setenv("HF_ENDPOINT", hub.endpoint().c_str(), 1);
+    setenv("HF_HUB_DOWNLOAD_TIMEOUT", "5", 1);
+    unsetenv("HF_HUB_OFFLINE");
+    unsetenv("HF_TOKEN");
+  }
+  ~HubEnvironment() {
+    unsetenv("HF_HUB_OFFLINE");
+    fs::remove_all(root_);
+  }
+  HubEnvironment(const HubEnvironment&) = delete;
+  HubEnvironment& operator=(const HubEnvironment&) = delete;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_;
+};
+
 TEST(HubModelLoad, FirstCallDownloadsAndClassifiesThenWorksFromTheCache) {
   FakeHub hub;
-  char pattern[] = "/tmp/zeroshot-hub-model-XXXXXX";
-  ASSERT_NE(mkdtemp(pattern), nullptr);
-  const std::string root = pattern;
-  setenv("HF_HUB_CACHE", (root + "/hub").c_str(), 1);
-  setenv("HF_HOME", (root + "/home").c_str(), 1);
-  setenv("HF_ENDPOINT", hub.endpoint().c_str(), 1);
-  setenv("HF_HUB_DOWNLOAD_TIMEOUT", "5", 1);
-  unsetenv("HF_HUB_OFFLINE");
-  unsetenv("HF_TOKEN");
-  struct Cleanup {
-    std::string root;
-    ~Cleanup() {
-      unsetenv("HF_HUB_OFFLINE");
-      fs::remove_all(root);
-    }
-  } cleanup{root};
+  const HubEnvironment environment(hub);
+  const std::string& root = environment.root();
 
   const Model model = Model::load({.repo = kRepo});
   EXPECT_EQ(model.folder(), root + "/hub/models--tiny--clip/snapshots/" + kCommitMain);
@@ -84,6 +101,37 @@ TEST(HubModelLoad, FirstCallDownloadsAndClassifiesThenWorksFromTheCache) {
   // A pinned commit is its own snapshot.
   EXPECT_EQ(Model::load({.repo = kRepo, .revision = kCommitOld}).folder(),
             root + "/hub/models--tiny--clip/snapshots/" + kCommitOld);
+}
+
+// The public hub functions map the hub module's own types: progress reports reach a public
+// ProgressCallback (and an exception from it cancels the download), and list_cached_models
+// returns what the cache holds.
+TEST(HubModelLoad, PublicDownloadReportsProgressAndListsTheCache) {
+  FakeHub hub;
+  const HubEnvironment environment(hub);
+  const std::string snapshot = environment.root() + "/hub/models--tiny--clip/snapshots/";
+
+  struct Cancelled {};
+  EXPECT_THROW(download_model(kRepo, "main", [](const DownloadProgress&) { throw Cancelled{}; }),
+               Cancelled);
+
+  std::map<std::string, DownloadProgress> last;  // file -> its last report
+  EXPECT_EQ(download_model(kRepo, "main", [&](const DownloadProgress& p) { last[p.file] = p; }),
+            snapshot + kCommitMain);
+  const uint64_t size = hub.files(kCommitMain).at("model.safetensors").content.size();
+  ASSERT_EQ(last.count("model.safetensors"), 1u);
+  EXPECT_EQ(last["model.safetensors"].done, size);
+  EXPECT_EQ(last["model.safetensors"].total, size);
+
+  const std::vector<CachedModel> models = list_cached_models();
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0].repo, kRepo);
+  EXPECT_EQ(models[0].path, environment.root() + "/hub/models--tiny--clip");
+  EXPECT_GE(models[0].size_on_disk, size);
+  ASSERT_EQ(models[0].revisions.size(), 1u);
+  EXPECT_EQ(models[0].revisions[0].commit, kCommitMain);
+  EXPECT_EQ(models[0].revisions[0].refs, std::vector<std::string>{"main"});
+  EXPECT_EQ(models[0].revisions[0].path, snapshot + kCommitMain);
 }
 
 }  // namespace

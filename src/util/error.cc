@@ -1,3 +1,5 @@
+// zeroshot::error_code_name (include/zeroshot/error.h), in the bottom layer because every module
+// throws zeroshot::Error. src/util/CMakeLists.txt says how the shared library still exports it.
 #include "zeroshot/error.h"
 
 namespace zeroshot {
