@@ -1,9 +1,7 @@
 // `zeroshot download` and `zeroshot cache ls` end to end: the CLI binary against the fake hub on
 // 127.0.0.1, with a cache folder of the test's own.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <string>
 
 #include "e2e/run_cli.h"
@@ -12,27 +10,11 @@
 namespace zeroshot::testing {
 namespace {
 
-namespace fs = std::filesystem;
-
 class HubCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/zeroshot-hub-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    root_ = pattern;
-    setenv("HF_HUB_CACHE", (root_ + "/hub").c_str(), 1);
-    setenv("HF_HOME", (root_ + "/home").c_str(), 1);
-    setenv("HF_ENDPOINT", hub_.endpoint().c_str(), 1);
-    setenv("HF_HUB_DOWNLOAD_TIMEOUT", "5", 1);
-    for (const char* name : {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH",
-                             "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HUGGINGFACE_HUB_CACHE"}) {
-      unsetenv(name);
-    }
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   FakeHub hub_;
-  std::string root_;
+  const HubEnvironment environment_{hub_};
+  const std::string root_ = environment_.root();
 };
 
 TEST_F(HubCliTest, DownloadThenCacheLs) {

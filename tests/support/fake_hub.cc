@@ -1,10 +1,13 @@
 #include "support/fake_hub.h"
 
 #include <openssl/sha.h>
+#include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace zeroshot::testing {
 namespace {
@@ -269,6 +272,27 @@ void FakeHub::serve_cdn(const httplib::Request& req, httplib::Response& res) {
                              *sent += piece;
                              return true;
                            });
+}
+
+HubEnvironment::HubEnvironment(const FakeHub& hub, int download_timeout_seconds) {
+  char pattern[] = "/tmp/zeroshot-hub-test-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  root_ = pattern;
+  setenv("HF_HUB_CACHE", cache().c_str(), 1);
+  setenv("HF_HOME", (root_ + "/home").c_str(), 1);
+  setenv("HF_ENDPOINT", hub.endpoint().c_str(), 1);
+  setenv("HF_HUB_ETAG_TIMEOUT", "5", 1);
+  setenv("HF_HUB_DOWNLOAD_TIMEOUT", std::to_string(download_timeout_seconds).c_str(), 1);
+  for (const char* name : {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE",
+                           "TRANSFORMERS_OFFLINE", "HUGGINGFACE_HUB_CACHE"}) {
+    unsetenv(name);
+  }
+}
+
+HubEnvironment::~HubEnvironment() {
+  for (const char* name : {"HF_HUB_OFFLINE", "HF_TOKEN"}) unsetenv(name);
+  std::error_code ignored;
+  std::filesystem::remove_all(root_, ignored);
 }
 
 }  // namespace zeroshot::testing

@@ -84,6 +84,23 @@ class FakeHub {
   std::atomic<int> ranged_{0};
 };
 
+// A fresh Hugging Face cache under a temporary root, with the environment pointed at `hub`:
+// HF_HUB_CACHE=<root>/hub, HF_HOME=<root>/home, HF_ENDPOINT, short timeouts, no token and no
+// offline mode. The destructor removes the root and resets offline mode and the token.
+class HubEnvironment {
+ public:
+  explicit HubEnvironment(const FakeHub& hub, int download_timeout_seconds = 5);
+  ~HubEnvironment();
+  HubEnvironment(const HubEnvironment&) = delete;
+  HubEnvironment& operator=(const HubEnvironment&) = delete;
+
+  const std::string& root() const { return root_; }
+  std::string cache() const { return root_ + "/hub"; }
+
+ private:
+  std::string root_;
+};
+
 // The fixture folder tests/fixtures/models/tiny-clip.
 std::string fixture_model_dir();
 std::string read_binary(const std::string& path);

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -36,25 +37,12 @@ using hub::ResolveOptions;
 class HubTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/zeroshot-hub-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    root_ = pattern;
-    cache_ = root_ + "/hub";
-    setenv("HF_HUB_CACHE", cache_.c_str(), 1);
-    setenv("HF_HOME", (root_ + "/home").c_str(), 1);
-    setenv("HF_ENDPOINT", hub_.endpoint().c_str(), 1);
-    setenv("HF_HUB_ETAG_TIMEOUT", "5", 1);
-    setenv("HF_HUB_DOWNLOAD_TIMEOUT", "1", 1);
-    for (const char* name : {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH",
-                             "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HUGGINGFACE_HUB_CACHE"}) {
-      unsetenv(name);
-    }
+    environment_ = std::make_unique<HubEnvironment>(hub_, /*download_timeout_seconds=*/1);
+    root_ = environment_->root();
+    cache_ = environment_->cache();
     storage_ = cache_ + "/models--tiny--clip";
   }
-  void TearDown() override {
-    for (const char* name : {"HF_HUB_OFFLINE", "HF_TOKEN"}) unsetenv(name);
-    fs::remove_all(root_);
-  }
+  void TearDown() override { environment_.reset(); }
 
   std::string resolve(const std::string& repo = kRepo, const std::string& revision = "main") {
     ResolveOptions options;
@@ -111,6 +99,7 @@ class HubTest : public ::testing::Test {
   std::string model_etag() const { return hub_.files(kCommitMain).at("model.safetensors").etag; }
 
   FakeHub hub_;
+  std::unique_ptr<HubEnvironment> environment_;
   std::string root_, cache_, storage_;
 };
 

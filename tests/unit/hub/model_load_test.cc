@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 
 #include "support/fake_hub.h"
 #include "zeroshot/zeroshot.h"
@@ -37,34 +36,6 @@ Reference animals_for_scene() {
   ADD_FAILURE() << "reference for scene_640x480.png / animals not found";
   return {};
 }
-
-// A fresh HF_HUB_CACHE under a temporary root, pointed at `hub`; removed (and offline mode reset)
-// at the end of the test.
-class HubEnvironment {
- public:
-  explicit HubEnvironment(const FakeHub& hub) {
-    char pattern[] = "/tmp/zeroshot-hub-model-XXXXXX";
-    if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    root_ = pattern;
-    setenv("HF_HUB_CACHE", (root_ + "/hub").c_str(), 1);
-    setenv("HF_HOME", (root_ + "/home").c_str(), 1);
-    setenv("HF_ENDPOINT", hub.endpoint().c_str(), 1);
-    setenv("HF_HUB_DOWNLOAD_TIMEOUT", "5", 1);
-    unsetenv("HF_HUB_OFFLINE");
-    unsetenv("HF_TOKEN");
-  }
-  ~HubEnvironment() {
-    unsetenv("HF_HUB_OFFLINE");
-    fs::remove_all(root_);
-  }
-  HubEnvironment(const HubEnvironment&) = delete;
-  HubEnvironment& operator=(const HubEnvironment&) = delete;
-
-  const std::string& root() const { return root_; }
-
- private:
-  std::string root_;
-};
 
 TEST(HubModelLoad, FirstCallDownloadsAndClassifiesThenWorksFromTheCache) {
   FakeHub hub;
