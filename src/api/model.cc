@@ -355,24 +355,35 @@ std::vector<LabelScore> score_labels(const std::vector<float>& image_embedding,
 }
 
 // A label's ensemble embedding: the L2-normalised mean of its templates' L2-normalised prompt
-// embeddings, as OpenAI's zeroshot_classifier (Prompt_Engineering_for_ImageNet.ipynb).
-// groups: [templates][labels][projection_dim] -> [labels][projection_dim].
-std::vector<std::vector<float>> ensemble_embeddings(
-    std::vector<std::vector<std::vector<float>>> groups) {
-  if (groups.size() == 1) return std::move(groups.front());  // exactly the single-template path
-  const std::size_t labels = groups.front().size();
-  std::vector<std::vector<float>> out(labels);
-  for (std::size_t l = 0; l < labels; ++l) {
-    std::vector<double> sum(groups.front()[l].size());  // [projection_dim]
-    for (const auto& group : groups)
-      for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += group[l][k];
-    out[l].resize(sum.size());
-    for (std::size_t k = 0; k < sum.size(); ++k)
-      out[l][k] = static_cast<float>(sum[k] / static_cast<double>(groups.size()));
-    l2_normalize(out[l]);
+// embeddings, as OpenAI's zeroshot_classifier (Prompt_Engineering_for_ImageNet.ipynb). Groups
+// are added one template at a time, so only one template's embeddings are held at once.
+class EnsembleSum {
+ public:
+  explicit EnsembleSum(std::size_t labels) : sums_(labels) {}
+  // group: [labels][projection_dim], one template's prompts.
+  void add(const std::vector<std::vector<float>>& group) {
+    for (std::size_t l = 0; l < sums_.size(); ++l) {
+      sums_[l].resize(group[l].size());
+      for (std::size_t k = 0; k < group[l].size(); ++k) sums_[l][k] += group[l][k];
+    }
+    ++groups_;
   }
-  return out;
-}
+  // [labels][projection_dim]
+  std::vector<std::vector<float>> embeddings() const {
+    std::vector<std::vector<float>> out(sums_.size());
+    for (std::size_t l = 0; l < sums_.size(); ++l) {
+      out[l].resize(sums_[l].size());
+      for (std::size_t k = 0; k < sums_[l].size(); ++k)
+        out[l][k] = static_cast<float>(sums_[l][k] / static_cast<double>(groups_));
+      l2_normalize(out[l]);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<double>> sums_;  // [labels][projection_dim]
+  std::size_t groups_ = 0;
+};
 
 }  // namespace
 
@@ -400,11 +411,10 @@ std::vector<std::vector<float>> Model::Impl::label_embeddings(
   if (all_cached) return texts;
   // One template at a time, so that every text-tower pass holds prompts of one template (they
   // share its prefix).
-  std::vector<std::vector<std::vector<float>>> groups;  // [templates][labels][dim]
-  groups.reserve(templates.size());
+  EnsembleSum sum(labels.size());
   for (std::size_t t = 0; t < templates.size(); ++t)
-    groups.push_back(text_embeddings(prompts.subspan(t * labels.size(), labels.size()), "label"));
-  texts = ensemble_embeddings(std::move(groups));
+    sum.add(text_embeddings(prompts.subspan(t * labels.size(), labels.size()), "label"));
+  texts = sum.embeddings();
   for (std::size_t l = 0; l < labels.size(); ++l) text_cache->put(key_prefix + labels[l], texts[l]);
   return texts;
 }
