@@ -1,7 +1,8 @@
 // model_bench: timings of the public API on a full-size random-weight ViT-B/32, each next to a
 // baseline measured in the same run (see bench/README.md for the commands and the latest table).
 //
-//   model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] [--small]
+//   model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] [--ensemble-repeats N]
+//               [--small]
 //
 // Without --model it generates build/bench-models/clip-vit-base-patch32-random on first use
 // (--small: a tiny 2-layer model, for the CI smoke pass). Every figure is the median of N runs
@@ -164,6 +165,43 @@ std::vector<std::string> accuracy_labels() {
   return labels;
 }
 
+// Text-tower rows (tokens) for `labels` under every template: `every_token` runs each prompt's
+// tokens in full; `shared` runs each template's shared prefix (the tokens before the label, common
+// to all its prompts, at most each prompt's length - 1) once per template and only the rest of
+// each prompt, as classify does when it groups prompts by template. (classify passes at most 256
+// prompts at a time, so for more labels the prefix runs once per pass; a few rows more.)
+struct EnsembleRows {
+  double every_token = 0;
+  double shared = 0;
+};
+EnsembleRows ensemble_rows(const zeroshot::Model& model, const std::vector<std::string>& labels,
+                           const std::vector<std::string>& templates) {
+  EnsembleRows rows;
+  for (const auto& t : templates) {
+    std::vector<std::vector<int>> ids;
+    for (const auto& l : labels) {
+      std::string prompt = t;
+      for (std::size_t pos; (pos = prompt.find("{label}")) != std::string::npos;)
+        prompt.replace(pos, 7, l);
+      ids.push_back(model.tokenize(prompt));
+    }
+    std::size_t prefix = ids[0].size() - 1;
+    for (const auto& p : ids) {
+      prefix = std::min(prefix, p.size() - 1);
+      prefix = static_cast<std::size_t>(
+          std::mismatch(ids[0].begin(), ids[0].begin() + static_cast<long>(prefix), p.begin())
+              .first -
+          ids[0].begin());
+    }
+    rows.shared += static_cast<double>(prefix);
+    for (const auto& p : ids) {
+      rows.every_token += static_cast<double>(p.size());
+      rows.shared += static_cast<double>(p.size() - prefix);
+    }
+  }
+  return rows;
+}
+
 // Mean token count (start and end tokens included) of the prompts.
 double mean_tokens(const zeroshot::Model& model, const std::vector<std::string>& prompts) {
   double total = 0;
@@ -190,6 +228,7 @@ int main(int argc, char** argv) {
   int threads = 0;
   bool small = false;
   int label_count = 1000;
+  int ensemble_repeats = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--repeats" && i + 1 < argc) {
@@ -200,12 +239,14 @@ int main(int argc, char** argv) {
       folder = argv[++i];
     } else if (a == "--labels" && i + 1 < argc) {
       label_count = std::max(2, std::stoi(argv[++i]));
+    } else if (a == "--ensemble-repeats" && i + 1 < argc) {
+      ensemble_repeats = std::max(1, std::stoi(argv[++i]));
     } else if (a == "--small") {
       small = true;
     } else {
-      std::fprintf(
-          stderr,
-          "usage: model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] [--small]\n");
+      std::fprintf(stderr,
+                   "usage: model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] "
+                   "[--ensemble-repeats N] [--small]\n");
       return 2;
     }
   }
@@ -326,6 +367,47 @@ int main(int argc, char** argv) {
   const auto classify_times = interleaved_ms(
       repeats, {[&] { model.classify(image, labels1000); }, [&] { model.embed_image(image); }});
 
+  // Prompt ensembles, cold (no text cache; minutes at full size, so `ensemble_repeats` rounds,
+  // default 1, interleaved; the one-template baseline runs 3 times a round): classify with the 80
+  // templates of openai-imagenet-80 against classify with the default template, same labels. Then
+  // what the per-template shared prefix saves, on a tenth of the labels: the same prompts in
+  // label-major order through embed_texts (a pass then mixes templates, whose prompts share only
+  // <|startoftext|>) against the ensemble's classify.
+  const auto templates80 = zeroshot::template_set("openai-imagenet-80");
+  const std::vector<std::string> labels_tenth(labels1000.begin(),
+                                              labels1000.begin() + std::max(10, label_count / 10));
+  std::vector<std::string> label_major;
+  for (const auto& l : labels_tenth) {
+    for (const auto& t : templates80) {
+      std::string prompt = t;
+      for (std::size_t pos; (pos = prompt.find("{label}")) != std::string::npos;)
+        prompt.replace(pos, 7, l);
+      label_major.push_back(prompt);
+    }
+  }
+  const auto ensemble_times = [&] {
+    const std::vector<std::function<void()>> fs = {
+        [&] { cold.classify(image, labels1000); },
+        [&] { cold.classify(image, labels1000, {.templates = templates80}); },
+        [&] { cold.classify(image, labels_tenth, {.templates = templates80}); },
+        [&] { cold.embed_texts(label_major); }};
+    std::vector<std::vector<double>> ms(fs.size());
+    for (int r = 0; r < ensemble_repeats; ++r) {
+      for (std::size_t i = 0; i < fs.size(); ++i) {
+        for (int k = 0; k < (i == 0 ? 3 : 1); ++k) {  // the short baseline: 3 samples a round
+          const auto t0 = Clock::now();
+          fs[i]();
+          ms[i].push_back(elapsed_ms(t0));
+        }
+      }
+    }
+    std::vector<double> out;
+    for (auto& m : ms) out.push_back(median(m));
+    return out;
+  }();
+  const auto rows80 = ensemble_rows(model, labels1000, templates80);
+  const auto rows1 = ensemble_rows(model, labels1000, {std::string(zeroshot::kDefaultTemplate)});
+
   // Decode + preprocess (the vision tower's input), default CLIP preprocessing.
   zeroshot::image::PreprocessParams params;
   params.shortest_edge = params.crop_height = params.crop_width = 224;
@@ -409,6 +491,28 @@ int main(int argc, char** argv) {
       "ms", "image embedding", classify_times[1], "");
   std::printf("|   classify with %d cached labels costs image embedding + %.2f ms\n", label_count,
               classify_times[0] - classify_times[1]);
+  const std::string n_labels = std::to_string(label_count) + " labels";
+  row(("classify, " + n_labels + " x 80 templates, cold").c_str(), ensemble_times[1], "ms",
+      ("1 template, " + n_labels + ", cold").c_str(), ensemble_times[0], "(next line)");
+  const double ensemble_ratio = ensemble_times[1] / ensemble_times[0];
+  std::printf(
+      "|   80 templates cost %.1fx one template (%s: at most 80x); text-tower rows %.0f vs %.0f "
+      "(%.1fx: the 80 templates' prompts are longer after the label)\n",
+      ensemble_ratio, ensemble_ratio <= 80 ? "ok" : "OVER", rows80.shared, rows1.shared,
+      rows80.shared / rows1.shared);
+  std::printf(
+      "|   per text-tower row the ensemble costs %.2fx what one template costs (<= 1: no overhead "
+      "beyond the rows)\n",
+      (ensemble_times[1] / rows80.shared) / (ensemble_times[0] / rows1.shared));
+  row(("  " + std::to_string(labels_tenth.size()) + " labels x 80, label-major, prefix unshared")
+          .c_str(),
+      ensemble_times[3], "ms", "same prompts by template (classify)", ensemble_times[2],
+      "(<1: sharing saves)");
+  std::printf(
+      "|   text-tower rows for %s x 80 templates: %.0f with each template's prefix run once, %.0f "
+      "every token of every prompt (%.0f%% saved)\n",
+      n_labels.c_str(), rows80.shared, rows80.every_token,
+      100.0 * (1.0 - rows80.shared / rows80.every_token));
   row("decode + preprocess 640x480 JPEG", decode_times[0], "ms", "", 0, "");
   row("decode + preprocess 1600x1200 JPEG", decode_times[1], "ms", "", 0, "");
   row("int8 image embedding, batch 1", int8_times[0], "ms", "fp32 image embedding", int8_times[1],

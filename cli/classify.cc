@@ -24,9 +24,13 @@ namespace fs = std::filesystem;
 
 struct ClassifyFlags {
   ModelFlags model;
-  std::string prompt_template = std::string(kDefaultTemplate);
+  std::vector<std::string> templates;  // --template (repeatable); none = kDefaultTemplate
+  std::string template_set;            // --templates NAME
+  std::string templates_file;          // --templates-file
   bool no_template = false;
   bool json = false;
+  bool raw = false;                     // --raw: logit and cosine too
+  int top_k = 0;                        // --top-k; 0 = every label
   std::string image;                    // first positional
   std::vector<std::string> positional;  // the others: labels, or (batch mode) more images
   std::vector<std::string> labels;      // -l / --label
@@ -35,13 +39,43 @@ struct ClassifyFlags {
   bool quiet = false;
 };
 
+// The templates of --template, --templates and --templates-file, in that order (an ensemble when
+// more than one); none given = the default template. A bad set name or file is a usage error.
 ClassifyOptions classify_options(const ClassifyFlags& flags) {
   ClassifyOptions options;
-  if (flags.no_template)
+  options.top_k = flags.top_k;
+  if (flags.no_template) {
     options.prompt_template.reset();
-  else
-    options.prompt_template = flags.prompt_template;
+    return options;
+  }
+  options.templates = flags.templates;
+  try {
+    if (!flags.template_set.empty()) {
+      const auto set = template_set(flags.template_set);
+      options.templates.insert(options.templates.end(), set.begin(), set.end());
+    }
+  } catch (const Error& e) {
+    throw CLI::ValidationError("--templates", e.what());
+  }
+  try {
+    if (!flags.templates_file.empty()) {
+      const auto file = read_templates_file(flags.templates_file);
+      options.templates.insert(options.templates.end(), file.begin(), file.end());
+    }
+  } catch (const Error& e) {
+    throw CLI::ValidationError("--templates-file", e.what());
+  }
   return options;
+}
+
+// One label's result: {"label", "score"}, with --raw also "logit" and "cosine".
+nlohmann::json score_json(const LabelScore& s, bool raw) {
+  nlohmann::json out = {{"label", s.label}, {"score", s.score}};
+  if (raw) {
+    out["logit"] = s.logit;
+    out["cosine"] = s.cosine;
+  }
+  return out;
 }
 
 CLI::App* add_common(CLI::App& app, const char* name, const char* description,
@@ -49,13 +83,39 @@ CLI::App* add_common(CLI::App& app, const char* name, const char* description,
   auto* command = app.add_subcommand(name, description);
   flags->model.add_to(*command);
   auto* tmpl = command
-                   ->add_option("--template", flags->prompt_template,
-                                "Prompt around each label; must contain {label}")
-                   ->capture_default_str();
+                   ->add_option("--template", flags->templates,
+                                "Prompt around each label; must contain {label} (default \"" +
+                                    std::string(kDefaultTemplate) +
+                                    "\"). Repeat it for an ensemble: each label's text embedding "
+                                    "is then the normalised mean over the templates")
+                   ->allow_extra_args(false)
+                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  std::string names;
+  for (const auto& name : template_set_names()) names += (names.empty() ? "" : ", ") + name;
+  auto* set = command->add_option("--templates", flags->template_set,
+                                  "A built-in template ensemble: " + names +
+                                      " (OpenAI's ImageNet prompts); adds to --template");
+  auto* file = command->add_option("--templates-file", flags->templates_file,
+                                   "File with one template per line (each with {label}; blank "
+                                   "lines and # lines skipped); adds to the ensemble");
   command->add_flag("--no-template", flags->no_template, "Use the labels verbatim as prompts")
-      ->excludes(tmpl);
+      ->excludes(tmpl)
+      ->excludes(set)
+      ->excludes(file);
   command->add_flag("--json", flags->json, "Print JSON for scripts");
   if (batch) {
+    command->add_flag("--raw", flags->raw,
+                      "Also print each label's logit (exp(logit_scale) * cosine) and cosine");
+    command
+        ->add_option("--top-k", flags->top_k,
+                     "Print only the best K labels (scores stay the softmax over all labels)")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+              int k = 0;
+              if (CLI::detail::lexical_cast(value, k) && k >= 1) return {};
+              return "K must be a whole number of at least 1, got '" + value + "'";
+            },
+            "K>=1"));
     command
         ->add_option("-l,--label", flags->labels,
                      "A candidate label (repeatable); then every positional argument is an image, "
@@ -302,8 +362,7 @@ void run_batch(const ClassifyFlags& flags) {
         continue;
       }
       nlohmann::json scores = nlohmann::json::array();
-      for (const auto& s : results[next_result++])
-        scores.push_back({{"label", s.label}, {"score", s.score}});
+      for (const auto& s : results[next_result++]) scores.push_back(score_json(s, flags.raw));
       print_line({{"image", d.path}, {"results", std::move(scores)}});
     }
     std::cout.flush();
@@ -328,11 +387,22 @@ void add_classify_commands(CLI::App& app) {
   zeroshot classify dog.jpg "a dog" "a cat" "a sports car"
   zeroshot classify --json --no-template photo.png "a diagram" "a photograph of a street"
   zeroshot classify --repo ./my-clip-folder --template "a satellite image of {label}" x.tif farm city
+  zeroshot classify --templates openai-imagenet-80 --top-k 5 dog.jpg dog cat horse cow sheep fox
+  zeroshot classify --template "a photo of {label}" --template "a drawing of {label}" x.png dog cat
+  zeroshot classify --raw --json dog.jpg "a dog" "a cat"
   zeroshot classify -l dog -l cat -l "sports car" photos/ extra.jpg @more.txt > results.jsonl
   zeroshot classify --labels-file labels.txt --threads 4 photos/
 
-Text output: one line per label, best first: score, then label. JSON output:
+Text output: one line per label, best first: score, then label (with --raw: score, logit, cosine,
+label). JSON output:
   [{"label": "a dog", "score": 0.97}, ...]
+  [{"label": "a dog", "score": 0.97, "logit": 25.1, "cosine": 0.251}, ...]   (--raw)
+Ensembles: --template (repeatable), --templates NAME and --templates-file F add up to one list of
+templates; a label's text embedding is the L2-normalised mean of its prompts' normalised
+embeddings (OpenAI's prompt ensembling), then scored as with one template. Built-in sets:
+openai-imagenet-80 (the CLIP paper's 80 ImageNet templates) and openai-imagenet-7 (the 7 that
+OpenAI's forward selection kept). --top-k K prints the best K; their scores are still the softmax
+over every label.
 With -l/--label or --labels-file every positional argument is an image, a folder (its image files,
 sorted) or @FILE (one path per line); one JSON line per image, in order:
   {"image": "a.jpg", "results": [{"label": "dog", "score": 0.97}, ...]}
@@ -349,8 +419,11 @@ classified).)");
     auto scores = run_classify(flags);
     if (flags.json) {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& s : scores) out.push_back({{"label", s.label}, {"score", s.score}});
+      for (const auto& s : scores) out.push_back(score_json(s, flags.raw));
       print_json(out);
+    } else if (flags.raw) {
+      for (const auto& s : scores)
+        std::printf("%.4f  %8.4f  %7.4f  %s\n", s.score, s.logit, s.cosine, s.label.c_str());
     } else {
       for (const auto& s : scores) std::printf("%.4f  %s\n", s.score, s.label.c_str());
     }
@@ -361,7 +434,9 @@ classified).)");
                            /*batch=*/false);
   label->footer(R"(Examples:
   zeroshot label dog.jpg "a dog" "a cat"          # prints: a dog
-  zeroshot label --json dog.jpg "a dog" "a cat"   # prints: {"label": "a dog"})");
+  zeroshot label --json dog.jpg "a dog" "a cat"   # prints: {"label": "a dog"}
+  zeroshot label --templates openai-imagenet-7 dog.jpg dog cat horse
+Templates and ensembles as in 'zeroshot classify --help'.)");
   label->callback([label_flags] {
     auto scores = run_classify(*label_flags);
     if (label_flags->json)

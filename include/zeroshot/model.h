@@ -4,8 +4,8 @@
 //   auto model = zeroshot::Model::load({.repo = "openai/clip-vit-base-patch32"});
 //   auto image = zeroshot::Image::from_file("dog.jpg");
 //   std::vector<std::string> labels = {"a dog", "a cat", "a sports car"};
-//   for (const auto& [label, score] : model.classify(image, labels))
-//     std::printf("%.3f %s\n", score, label.c_str());
+//   for (const auto& s : model.classify(image, labels))
+//     std::printf("%.3f %s\n", s.score, s.label.c_str());
 //
 // Thread safety: a loaded Model is immutable; every const method may be called from any number of
 // threads at once. Copies are cheap and share the weights.
@@ -55,13 +55,23 @@ struct LoadOptions {
 };
 
 struct ClassifyOptions {
-  // Wrapped around each label; must contain "{label}" exactly once. std::nullopt = labels verbatim.
+  // Wrapped around each label (every "{label}" replaced; it must have one). std::nullopt = labels
+  // verbatim. Used when `templates` is empty.
   std::optional<std::string> prompt_template = std::string(kDefaultTemplate);
+  // A prompt ensemble (replaces prompt_template when not empty): every label is put in every
+  // template, and its text embedding is the L2-normalised mean of those prompts' L2-normalised
+  // embeddings (OpenAI's prompt ensembling). template_set("openai-imagenet-80") (templates.h)
+  // gives OpenAI's ImageNet templates. One template gives exactly prompt_template's results.
+  std::vector<std::string> templates = {};
+  // Keep only the best top_k labels (0 = every label). Scores stay the softmax over all labels.
+  int top_k = 0;
 };
 
 struct LabelScore {
   std::string label;  // the caller's label, not the templated prompt
-  float score;        // softmax of CLIP's logits over the given labels
+  float score;        // softmax of CLIP's logits over all the given labels
+  float logit = 0;    // exp(logit_scale) * cosine: what the softmax takes
+  float cosine = 0;   // cosine of the image and label embeddings, in [-1, 1]
 };
 
 class Model {
@@ -69,7 +79,8 @@ class Model {
   // Loads once: reads and checks the config, tokenizer and weights. Throws zeroshot::Error.
   static Model load(const LoadOptions& options = {});
 
-  // Every label with its score, sorted by descending score; scores sum to 1.
+  // Every label (the best options.top_k of them, if set) with its score, sorted by descending
+  // score; the scores of all labels sum to 1.
   std::vector<LabelScore> classify(const Image& image, std::span<const std::string> labels,
                                    const ClassifyOptions& options = {}) const;
   // classify() for several images, run as batches through the vision tower (faster per image).
@@ -108,7 +119,10 @@ class Model {
 struct Options {
   std::string repo = std::string(kDefaultRepo);
   std::string revision = "main";
+  // As ClassifyOptions.
   std::optional<std::string> prompt_template = std::string(kDefaultTemplate);
+  std::vector<std::string> templates = {};
+  int top_k = 0;
 };
 std::vector<LabelScore> classify(const Image& image, std::span<const std::string> labels,
                                  const Options& options = {});

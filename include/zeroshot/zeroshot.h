@@ -5,4 +5,5 @@
 #include "zeroshot/hub.h"
 #include "zeroshot/image.h"
 #include "zeroshot/model.h"
+#include "zeroshot/templates.h"
 #include "zeroshot/version.h"

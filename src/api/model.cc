@@ -90,6 +90,11 @@ struct Model::Impl {
   // prompt's position; empty = the tokenizer's message as is.
   std::vector<std::vector<float>> text_embeddings(std::span<const std::string> prompts,
                                                   const std::string& what) const;
+  // [labels][projection_dim]: each label's embedding under the templates (the ensemble's mean
+  // when more than one); prompts as make_prompts gives them ([templates][labels]).
+  std::vector<std::vector<float>> label_embeddings(std::span<const std::string> labels,
+                                                   std::span<const std::string> templates,
+                                                   std::span<const std::string> prompts) const;
 };
 
 namespace {
@@ -156,35 +161,54 @@ float dot(const std::vector<float>& a, const std::vector<float>& b) {
   return static_cast<float>(s);
 }
 
-// The prompts for the labels: every "{label}" in the template replaced by the label; other text,
-// including stray braces, is kept verbatim (docs/ERRORS.md). An empty label is a valid prompt, as
-// in Hugging Face (verbatim it tokenises to <|startoftext|><|endoftext|>).
+// The templates a call uses: the ensemble, else the one template; empty = labels verbatim.
+std::vector<std::string> call_templates(const ClassifyOptions& options) {
+  if (!options.templates.empty()) return options.templates;
+  if (options.prompt_template) return {*options.prompt_template};
+  return {};
+}
+
+// The prompts for the labels, template-major ([templates][labels]: the prompts of one template
+// are contiguous, so that they share its prefix in the text tower): every "{label}" in a template
+// replaced by the label; other text, including stray braces, is kept verbatim (docs/ERRORS.md).
+// No template = the labels verbatim. An empty label is a valid prompt, as in Hugging Face
+// (verbatim it tokenises to <|startoftext|><|endoftext|>).
 std::vector<std::string> make_prompts(std::span<const std::string> labels,
+                                      std::span<const std::string> templates,
                                       const ClassifyOptions& options) {
   static constexpr std::string_view kField = "{label}";
   if (labels.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "no labels given: classify needs at least one label");
   }
-  if (options.prompt_template && options.prompt_template->find(kField) == std::string::npos) {
+  if (options.top_k < 0) {
     throw Error(ErrorCode::kInvalidArgument,
-                "template \"" + *options.prompt_template +
-                    "\" has no {label} placeholder (e.g. \"a photo of {label}\"); pass no "
-                    "template to use labels verbatim");
+                "top_k is " + std::to_string(options.top_k) +
+                    ": it must be at least 1 (the best K labels), or 0 for every label");
   }
+  for (std::size_t t = 0; t < templates.size(); ++t) {
+    if (templates[t].find(kField) == std::string::npos) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  (templates.size() > 1 ? "template " + std::to_string(t + 1) + " of " +
+                                              std::to_string(templates.size()) + ", "
+                                        : std::string("template ")) +
+                      "\"" + templates[t] +
+                      "\" has no {label} placeholder (e.g. \"a photo of {label}\"); pass no "
+                      "template to use labels verbatim");
+    }
+  }
+  if (templates.empty()) return {labels.begin(), labels.end()};
   std::vector<std::string> prompts;
-  prompts.reserve(labels.size());
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (!options.prompt_template) {
-      prompts.push_back(labels[i]);
-      continue;
+  prompts.reserve(templates.size() * labels.size());
+  for (const std::string& tmpl : templates) {
+    for (const std::string& label : labels) {
+      std::string prompt;
+      std::string_view t = tmpl;
+      for (std::size_t pos; (pos = t.find(kField)) != std::string_view::npos;
+           t.remove_prefix(pos + kField.size())) {
+        prompt.append(t.substr(0, pos)).append(label);
+      }
+      prompts.push_back(prompt.append(t));
     }
-    std::string prompt;
-    std::string_view t = *options.prompt_template;
-    for (std::size_t pos; (pos = t.find(kField)) != std::string_view::npos;
-         t.remove_prefix(pos + kField.size())) {
-      prompt.append(t.substr(0, pos)).append(labels[i]);
-    }
-    prompts.push_back(prompt.append(t));
   }
   return prompts;
 }
@@ -300,25 +324,66 @@ Model Model::load(const LoadOptions& options) {
 
 namespace {
 
-// logits = exp(logit_scale) * cosine, then a softmax over the labels (max subtracted); sorted by
-// descending score, stable for ties.
+// logits = exp(logit_scale) * cosine, then a softmax over all the labels (max subtracted); sorted
+// by descending score, stable for ties; the best top_k kept (0 = all).
 std::vector<LabelScore> score_labels(const std::vector<float>& image_embedding,
                                      const std::vector<std::vector<float>>& text_embeddings,
-                                     std::span<const std::string> labels, float logit_scale_exp) {
-  std::vector<float> logits(labels.size());  // [labels]
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    logits[i] = logit_scale_exp * dot(image_embedding, text_embeddings[i]);
+                                     std::span<const std::string> labels, float logit_scale_exp,
+                                     int top_k) {
+  std::vector<float> cosines(labels.size());  // [labels]
+  std::vector<float> logits(labels.size());   // [labels]
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    cosines[i] = dot(image_embedding, text_embeddings[i]);
+    logits[i] = logit_scale_exp * cosines[i];
+  }
   const float max_logit = *std::max_element(logits.begin(), logits.end());
+  std::vector<double> exps(labels.size());  // [labels]
   double sum = 0;
-  for (float& l : logits) sum += (l = std::exp(l - max_logit));
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    sum += (exps[i] = std::exp(logits[i] - max_logit));
   std::vector<LabelScore> scores;
   scores.reserve(labels.size());
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    scores.push_back({labels[i], static_cast<float>(logits[i] / sum)});
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    scores.push_back({labels[i], static_cast<float>(static_cast<float>(exps[i]) / sum), logits[i],
+                      std::clamp(cosines[i], -1.0f, 1.0f)});
+  }
   std::stable_sort(scores.begin(), scores.end(),
                    [](const LabelScore& a, const LabelScore& b) { return a.score > b.score; });
+  if (top_k > 0 && static_cast<std::size_t>(top_k) < scores.size())
+    scores.resize(static_cast<std::size_t>(top_k));
   return scores;
 }
+
+// A label's ensemble embedding: the L2-normalised mean of its templates' L2-normalised prompt
+// embeddings, as OpenAI's zeroshot_classifier (Prompt_Engineering_for_ImageNet.ipynb). Groups
+// are added one template at a time, so only one template's embeddings are held at once.
+class EnsembleSum {
+ public:
+  explicit EnsembleSum(std::size_t labels) : sums_(labels) {}
+  // group: [labels][projection_dim], one template's prompts.
+  void add(const std::vector<std::vector<float>>& group) {
+    for (std::size_t l = 0; l < sums_.size(); ++l) {
+      sums_[l].resize(group[l].size());
+      for (std::size_t k = 0; k < group[l].size(); ++k) sums_[l][k] += group[l][k];
+    }
+    ++groups_;
+  }
+  // [labels][projection_dim]
+  std::vector<std::vector<float>> embeddings() const {
+    std::vector<std::vector<float>> out(sums_.size());
+    for (std::size_t l = 0; l < sums_.size(); ++l) {
+      out[l].resize(sums_[l].size());
+      for (std::size_t k = 0; k < sums_[l].size(); ++k)
+        out[l][k] = static_cast<float>(sums_[l][k] / static_cast<double>(groups_));
+      l2_normalize(out[l]);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<double>> sums_;  // [labels][projection_dim]
+  std::size_t groups_ = 0;
+};
 
 }  // namespace
 
@@ -327,18 +392,48 @@ std::vector<LabelScore> Model::classify(const Image& image, std::span<const std:
   return std::move(classify_batch(std::span<const Image>(&image, 1), labels, options).front());
 }
 
+std::vector<std::vector<float>> Model::Impl::label_embeddings(
+    std::span<const std::string> labels, std::span<const std::string> templates,
+    std::span<const std::string> prompts) const {
+  if (templates.size() <= 1) return text_embeddings(prompts, "label");
+  // Ensembles: the labels' mean embeddings are cached too, under a key no prompt can have (invalid
+  // UTF-8 first, then the templates), so that repeated calls (a batch run's every batch) cost no
+  // text-tower pass even when labels x templates prompts do not fit in the cache.
+  std::string key_prefix = "\xff";
+  for (const auto& t : templates) key_prefix.append(t).push_back('\0');
+  std::vector<std::vector<float>> texts(labels.size());
+  bool all_cached = true;
+  for (std::size_t l = 0; l < labels.size() && all_cached; ++l) {
+    auto cached = text_cache->get(key_prefix + labels[l]);
+    all_cached = cached.has_value();
+    if (all_cached) texts[l] = std::move(*cached);
+  }
+  if (all_cached) return texts;
+  // One template at a time, so that every text-tower pass holds prompts of one template (they
+  // share its prefix).
+  EnsembleSum sum(labels.size());
+  for (std::size_t t = 0; t < templates.size(); ++t)
+    sum.add(text_embeddings(prompts.subspan(t * labels.size(), labels.size()), "label"));
+  texts = sum.embeddings();
+  for (std::size_t l = 0; l < labels.size(); ++l) text_cache->put(key_prefix + labels[l], texts[l]);
+  return texts;
+}
+
 std::vector<std::vector<LabelScore>> Model::classify_batch(std::span<const Image> images,
                                                            std::span<const std::string> labels,
                                                            const ClassifyOptions& options) const {
-  const auto prompts = make_prompts(labels, options);
+  const auto templates = call_templates(options);
+  const auto prompts = make_prompts(labels, templates, options);
   const kernels::ThreadScope threads(impl_->threads);
   // Labels first: a bad label fails before any image work.
-  const auto texts = impl_->text_embeddings(prompts, "label");
+  const auto texts = impl_->label_embeddings(labels, templates, prompts);
   const auto image_embeddings = impl_->image_embeddings(images);
   std::vector<std::vector<LabelScore>> results;
   results.reserve(images.size());
-  for (const auto& image_embedding : image_embeddings)
-    results.push_back(score_labels(image_embedding, texts, labels, impl_->logit_scale_exp));
+  for (const auto& image_embedding : image_embeddings) {
+    results.push_back(
+        score_labels(image_embedding, texts, labels, impl_->logit_scale_exp, options.top_k));
+  }
   return results;
 }
 
@@ -417,14 +512,23 @@ Model cached_model(const Options& options) {
   return future.get();
 }
 
+namespace {
+
+ClassifyOptions classify_options(const Options& options) {
+  return {.prompt_template = options.prompt_template,
+          .templates = options.templates,
+          .top_k = options.top_k};
+}
+
+}  // namespace
+
 std::vector<LabelScore> classify(const Image& image, std::span<const std::string> labels,
                                  const Options& options) {
-  return cached_model(options).classify(image, labels,
-                                        {.prompt_template = options.prompt_template});
+  return cached_model(options).classify(image, labels, classify_options(options));
 }
 
 std::string label(const Image& image, std::span<const std::string> labels, const Options& options) {
-  return cached_model(options).label(image, labels, {.prompt_template = options.prompt_template});
+  return cached_model(options).label(image, labels, classify_options(options));
 }
 
 float similarity(const Image& a, const Image& b, const Options& options) {

@@ -51,6 +51,38 @@ void expect_failure(const std::vector<std::string>& args, const std::string& cod
     EXPECT_NE(r.err.find(f), std::string::npos) << "stderr lacks " << f;
 }
 
+// Template options (docs/ERRORS.md): a bad set name, template file or --top-k is a usage error
+// naming the option and what was wrong; a --template without {label} is the library's error.
+TEST(CliBadInput, TemplateOptions) {
+  expect_usage_error({"classify", "--repo", kTiny, "--templates", "imagenet", kImage, "a"},
+                     "unknown template set 'imagenet'; the built-in sets are: openai-imagenet-7, "
+                     "openai-imagenet-80");
+  expect_usage_error({"label", "--repo", kTiny, "--templates", "x", kImage, "a"}, "--templates");
+  const auto dir = fs::temp_directory_path() / ("zs_cli_templates_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string empty = (dir / "empty.txt").string();
+  std::ofstream(empty) << "# nothing\n\n";
+  expect_usage_error({"classify", "--repo", kTiny, "--templates-file", empty, kImage, "a"},
+                     empty + ": no templates");
+  const std::string bad = (dir / "bad.txt").string();
+  std::ofstream(bad) << "a photo of {label}\na photo\n";
+  expect_usage_error({"classify", "--repo", kTiny, "--templates-file", bad, kImage, "a"},
+                     bad + ":2: template \"a photo\" has no {label}");
+  expect_usage_error({"classify", "--repo", kTiny, "--templates-file",
+                      (dir / "missing.txt").string(), kImage, "a"},
+                     "missing.txt");
+  expect_usage_error({"classify", "--repo", kTiny, "-l", "a", "--templates-file", bad, kImage},
+                     bad + ":2");
+  expect_usage_error({"classify", "--no-template", "--templates", "openai-imagenet-7", kImage, "a"},
+                     "--no-template");
+  expect_usage_error({"classify", "--top-k", "0", kImage, "a"}, "--top-k");
+  expect_usage_error({"classify", "--top-k", "two", kImage, "a"}, "--top-k");
+  expect_failure(
+      {"classify", "--repo", kTiny, "--template", "a {label}", "--template", "photo", kImage, "a"},
+      "invalid_argument", {"template 2 of 2", "\"photo\" has no {label}"});
+  fs::remove_all(dir);
+}
+
 TEST(CliBadInput, UsageErrorsExitTwo) {
   expect_usage_error({}, "");                                               // no subcommand
   expect_usage_error({"frobnicate"}, "frobnicate");                         // unknown subcommand
