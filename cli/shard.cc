@@ -156,9 +156,9 @@ std::optional<Shard> ShardFlags::resolve() const {
       return checked(
           Shard{env_number("JOB_COMPLETION_INDEX", *index), shards, "JOB_COMPLETION_INDEX"});
     }
-    if (auto slurm = slurm_shard()) {
-      slurm->count = shards;
-      return checked(*slurm);
+    // The Slurm task id as it is: `sbatch --array=5,9` with --shards 16 redoes shards 5 and 9.
+    if (auto id = env("SLURM_ARRAY_TASK_ID")) {
+      return checked(Shard{env_number("SLURM_ARRAY_TASK_ID", *id), shards, "SLURM_ARRAY_TASK_ID"});
     }
     throw CLI::ValidationError("--shards",
                                "needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or "

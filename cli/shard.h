@@ -35,8 +35,10 @@ struct ShardFlags {
   std::string shard;         // "I/N"
   std::uint64_t shards = 0;  // N, with the index from JOB_COMPLETION_INDEX or the Slurm array
   void add_to(CLI::App& command);
-  // The shard to take: --shard, else --shards N with JOB_COMPLETION_INDEX (or the Slurm array
-  // index), else SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, else all inputs (nullopt). Bad
+  // The shard to take: --shard, else --shards N with the index JOB_COMPLETION_INDEX (else
+  // SLURM_ARRAY_TASK_ID as it is), else the Slurm array's task (SLURM_ARRAY_TASK_ID minus
+  // SLURM_ARRAY_TASK_MIN, over SLURM_ARRAY_TASK_STEP) of SLURM_ARRAY_TASK_COUNT, else all
+  // inputs (nullopt). Bad
   // values throw CLI::ValidationError naming the flag or variable (exit code 2).
   std::optional<Shard> resolve() const;
 };

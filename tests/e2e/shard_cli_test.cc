@@ -150,6 +150,13 @@ TEST(ShardCli, EnvironmentDefaultsMatchTheFlag) {
                     {})
                 .first,
             by_flag);
+  // --shards N in a Slurm array: the task id as it is (--array=1 redoes shard 1 of 3).
+  EXPECT_EQ(run_env({{"SLURM_ARRAY_TASK_ID", "1"},
+                     {"SLURM_ARRAY_TASK_MIN", "1"},
+                     {"SLURM_ARRAY_TASK_COUNT", "1"}},
+                    {"--shards", "3"})
+                .first,
+            by_flag);
   // Kubernetes Indexed Job: JOB_COMPLETION_INDEX with --shards N.
   EXPECT_EQ(run_env({{"JOB_COMPLETION_INDEX", "1"}}, {"--shards", "3"}).first, by_flag);
   // The flag wins over the environment.
