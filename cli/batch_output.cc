@@ -20,18 +20,6 @@ Error io_error(const std::string& path, const std::string& what) {
   return Error(ErrorCode::kIo, path + ": " + what + ": " + std::strerror(errno));
 }
 
-// Ends of the complete records of text (after each record's "\n"). CSV: a "\n" inside quotes
-// belongs to the field.
-std::vector<std::size_t> record_ends(std::string_view text, bool csv) {
-  std::vector<std::size_t> ends;
-  bool quoted = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (csv && text[i] == '"') quoted = !quoted;
-    if (text[i] == '\n' && !quoted) ends.push_back(i + 1);
-  }
-  return ends;
-}
-
 }  // namespace
 
 void OutputFlags::add_to(CLI::App& command, const char* what) {
@@ -102,55 +90,74 @@ RecordFile::RecordFile(Options options) : options_(std::move(options)) {
                                                   "continue it (the inputs it has are skipped), "
                                                   "or remove it to start again");
   }
-  std::string text(static_cast<std::size_t>(st.st_size), '\0');
-  for (std::size_t got = 0; got < text.size();) {
-    const ssize_t n = ::pread(fd_, text.data() + got, text.size() - got, static_cast<off_t>(got));
-    if (n <= 0) throw io_error(path, "cannot read the output file");
-    got += static_cast<std::size_t>(n);
-  }
-  auto ends = record_ends(text, options_.csv);
-  std::size_t first = 0;
-  std::size_t start = 0;
-  if (!options_.header.empty() && !ends.empty()) {
-    const std::string_view header(text.data(), ends[0] - 1);
-    if (header != options_.header) {
-      throw CLI::ValidationError(
-          options_.flag,
-          path + " has the columns\n  " + std::string(header) + "\nbut this run writes\n  " +
-              options_.header +
-              "\n(other labels?); resume it with the same labels, or use a new file");
+  // Stream the file (it may hold millions of records); only the record being read is held.
+  const bool has_header = !options_.header.empty();
+  std::uint64_t keep = 0;  // bytes to keep: the header and every complete record of ours
+  std::uint64_t count = 0;
+  std::optional<std::uint64_t> unreadable;  // an unparsable record: fatal unless it is the last
+  scan(0, [&](std::string_view record, std::uint64_t end) {
+    ++count;
+    if (unreadable) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  path + ": record " + std::to_string(*unreadable) +
+                      " is not a result of this command (was the file written by another "
+                      "program?); use a new " +
+                      options_.flag);
     }
-    first = 1;
-    start = ends[0];
-    header_end_ = ends[0];
-  }
-  std::size_t keep = start;  // bytes to keep: the header and every complete record of ours
-  for (std::size_t r = first; r < ends.size(); ++r) {
-    std::string_view record(text.data() + start, ends[r] - 1 - start);
+    if (count == 1 && has_header) {
+      if (record != options_.header) {
+        throw CLI::ValidationError(
+            options_.flag,
+            path + " has the columns\n  " + std::string(record) + "\nbut this run writes\n  " +
+                options_.header +
+                "\n(other labels?); resume it with the same labels, or use a new file");
+      }
+      header_end_ = keep = end;
+      return;
+    }
     auto key = options_.key_of(record);
     if (!key) {
-      if (r + 1 != ends.size()) {
-        throw Error(ErrorCode::kInvalidArgument,
-                    path + ": record " + std::to_string(r + 1) +
-                        " is not a result of this command (was the file written by another "
-                        "program?); use a new " +
-                        options_.flag);
-      }
-      break;  // an unreadable last record is redone, like a torn one
+      unreadable = count;  // redone if it is the last, like a torn one
+      return;
     }
-    recorded_.push_back(*key);
-    done_.insert(*key);
-    ends_.push_back(ends[r]);
-    keep = ends[r];
-    start = ends[r];
-  }
-  if (keep < text.size()) {
-    truncated_ = text.size() - keep;
+    ++recorded_;
+    done_.insert(std::move(*key));
+    ends_.push_back(end);
+    keep = end;
+  });
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (keep < size) {
+    truncated_ = size - keep;
     if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0)
       throw io_error(path, "cannot cut the torn last record");
     if (::fsync(fd_) != 0) throw io_error(path, "cannot sync");
   }
-  if (keep == 0 && !options_.header.empty()) append(options_.header);
+  if (keep == 0 && has_header) append(options_.header);
+}
+
+void RecordFile::scan(std::uint64_t from,
+                      const std::function<void(std::string_view, std::uint64_t)>& fn) {
+  std::vector<char> buffer(1 << 20);
+  std::string record;
+  bool quoted = false;
+  std::uint64_t offset = from;
+  for (;;) {
+    const ssize_t n = ::pread(fd_, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw io_error(options_.path, "cannot read the output file");
+    if (n == 0) return;  // what is left in `record` is a torn tail
+    for (ssize_t i = 0; i < n; ++i) {
+      const char c = buffer[static_cast<std::size_t>(i)];
+      ++offset;
+      if (options_.csv && c == '"') quoted = !quoted;
+      if (c == '\n' && !quoted) {
+        fn(record, offset);
+        record.clear();
+      } else {
+        record += c;
+      }
+    }
+  }
 }
 
 RecordFile::~RecordFile() {
@@ -158,16 +165,16 @@ RecordFile::~RecordFile() {
 }
 
 void RecordFile::keep_first(std::size_t n) {
-  if (n >= recorded_.size()) return;
+  if (n >= recorded_ || fd_ < 0) return;
   const std::uint64_t end = n == 0 ? header_end_ : ends_[n - 1];
-  for (std::size_t i = n; i < recorded_.size(); ++i) done_.erase(recorded_[i]);
-  recorded_.resize(n);
+  scan(end, [&](std::string_view record, std::uint64_t) {
+    if (auto key = options_.key_of(record)) done_.erase(*key);
+  });
+  recorded_ = n;
   ends_.resize(n);
-  if (fd_ >= 0) {
-    if (::ftruncate(fd_, static_cast<off_t>(end)) != 0)
-      throw io_error(options_.path, "cannot truncate");
-    if (::fsync(fd_) != 0) throw io_error(options_.path, "cannot sync");
-  }
+  if (::ftruncate(fd_, static_cast<off_t>(end)) != 0)
+    throw io_error(options_.path, "cannot truncate");
+  if (::fsync(fd_) != 0) throw io_error(options_.path, "cannot sync");
 }
 
 void RecordFile::append(std::string_view record) {
@@ -207,6 +214,16 @@ void BatchFlags::add_to(CLI::App& command) {
                   "image,label,score,error and one score column per label)")
       ->check(CLI::IsMember({"jsonl", "csv"}))
       ->capture_default_str();
+}
+
+void BatchFlags::reject_unless_batch(const std::string& needs) const {
+  const char* given = !output.output.empty() ? "--output"
+                      : output.resume        ? "--resume"
+                      : !shard.shard.empty() ? "--shard"
+                      : shard.shards > 0     ? "--shards"
+                      : format != "jsonl"    ? "--format"
+                                             : nullptr;
+  if (given != nullptr) throw CLI::ValidationError(given, "is for batch runs: it needs " + needs);
 }
 
 ResultWriter::ResultWriter(const BatchFlags& flags, std::vector<std::string> labels)

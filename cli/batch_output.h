@@ -53,8 +53,8 @@ class RecordFile {
   RecordFile(const RecordFile&) = delete;
   RecordFile& operator=(const RecordFile&) = delete;
 
-  // The inputs recorded by earlier runs (resume), in file order.
-  const std::vector<std::string>& recorded() const { return recorded_; }
+  // The number of records (results) earlier runs left in the file (resume).
+  std::size_t recorded() const { return recorded_; }
   bool has(const std::string& key) const { return done_.count(key) != 0; }
   // Bytes of the file's last record cut away as torn when it was opened (0 if none).
   std::uint64_t truncated_bytes() const { return truncated_; }
@@ -67,9 +67,12 @@ class RecordFile {
   void sync();
 
  private:
+  // Calls fn(record, offset after its "\n") for each complete record from offset `from` on.
+  void scan(std::uint64_t from, const std::function<void(std::string_view, std::uint64_t)>& fn);
+
   Options options_;
   int fd_ = -1;
-  std::vector<std::string> recorded_;
+  std::size_t recorded_ = 0;
   std::vector<std::uint64_t> ends_;  // end offset of each recorded record
   std::uint64_t header_end_ = 0;
   std::unordered_set<std::string> done_;
@@ -82,6 +85,8 @@ struct BatchFlags {
   OutputFlags output;
   std::string format = "jsonl";  // jsonl | csv
   void add_to(CLI::App& command);
+  // For a run that is not a batch run: any of these flags is a usage error naming `needs`.
+  void reject_unless_batch(const std::string& needs) const;
 };
 
 // The JSON lines that `classify -l` builds ({"image": P, "results": [{"label", "score"}...]} or

@@ -315,6 +315,7 @@ crash or kill, the same command with --resume skips the images FILE has and redo
       run_batch(flags);
       return;
     }
+    flags.batch_run.reject_unless_batch("-l/--label or --labels-file");
     auto scores = run_classify(flags);
     if (flags.json) {
       nlohmann::json out = nlohmann::json::array();

@@ -57,6 +57,7 @@ Slurm / Kubernetes variables), --output and --resume work as for classify.)");
       run_embed_batch(flags->batch_run, flags->model.load());
       return;
     }
+    flags->batch_run.reject_unless_batch();
     if (flags->inputs.empty())
       throw CLI::ValidationError("embed", "give at least one --image PATH or --text TEXT");
     auto model = flags->model.load();

@@ -71,6 +71,19 @@ void EmbedBatchFlags::add_to(CLI::App& command) {
   command.add_flag("-q,--quiet", quiet, "No notes on stderr about shards and resuming");
 }
 
+void EmbedBatchFlags::reject_unless_batch() const {
+  const char* given = !output.output.empty() ? "--output"
+                      : output.resume        ? "--resume"
+                      : !shard.shard.empty() ? "--shard"
+                      : shard.shards > 0     ? "--shards"
+                      : format != "jsonl"    ? "--format"
+                                             : nullptr;
+  if (given != nullptr) {
+    throw CLI::ValidationError(given,
+                               "is for batch runs: it needs IMAGES (images, folders or @lists)");
+  }
+}
+
 void run_embed_batch(const EmbedBatchFlags& flags, const Model& model) {
   flags.output.check();
   const bool npy = flags.format == "npy";
@@ -93,7 +106,7 @@ void run_embed_batch(const EmbedBatchFlags& flags, const Model& model) {
                        [](std::string_view r) { return std::optional<std::string>(r); }));
     errors = std::make_unique<RecordFile>(
         record_options(npy_errors_path(flags.output.output), resume, json_image_key));
-    const std::uint64_t kept = std::min<std::uint64_t>(rows->rows(), index->recorded().size());
+    const std::uint64_t kept = std::min<std::uint64_t>(rows->rows(), index->recorded());
     index->keep_first(static_cast<std::size_t>(kept));
     rows->keep_first(kept);
   } else {

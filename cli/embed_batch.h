@@ -21,6 +21,8 @@ struct EmbedBatchFlags {
   int batch = 8;
   bool quiet = false;
   void add_to(CLI::App& command);
+  // Without IMAGES: any batch flag is a usage error.
+  void reject_unless_batch() const;
 };
 
 // FILE.npy -> FILE.paths.txt (the image of each row, one per line) and FILE.errors.jsonl.

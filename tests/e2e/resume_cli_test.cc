@@ -190,6 +190,34 @@ TEST(ResumeCli, TornOrUnparsableLastLineIsCutAndRedone) {
   fs::remove_all(dir);
 }
 
+TEST(ResumeCli, NpyRowsAndIndexAreCutToWhatBothHave) {
+  const fs::path dir = temp_dir();
+  const fs::path photos = make_folder(dir);
+  const fs::path ref = dir / "reference.npy";
+  ASSERT_EQ(testing::run_cli(command("npy", photos, ref)).exit_code, 1);
+  const std::string expected = outputs("npy", ref);
+  const std::string rows = slurp(ref);
+  const std::string paths = slurp(dir / "reference.paths.txt");
+  ASSERT_EQ(rows.substr(0, 6), "\x93NUMPY");
+  const std::size_t header = 128;
+  const std::size_t row = (rows.size() - header) / 7;  // 7 images decode, broken.jpg does not
+  ASSERT_EQ(rows.size(), header + 7 * row);
+  // As a kill can leave it: 4 rows and half of the 5th in the matrix (its header naming a
+  // count that is not the rows' count), 3 index lines and a torn 4th, no errors file yet.
+  std::size_t third = 0;
+  for (int i = 0; i < 3; ++i) third = paths.find('\n', third) + 1;
+  const fs::path out = dir / "killed.npy";
+  std::string stale = rows.substr(0, header + 4 * row + row / 2);
+  std::ofstream(out, std::ios::binary) << stale;
+  std::ofstream(dir / "killed.paths.txt", std::ios::binary) << paths.substr(0, third + 5);
+  auto args = command("npy", photos, out);
+  args.push_back("--resume");
+  const auto r = testing::run_cli(args);
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // broken.jpg was not recorded yet
+  EXPECT_TRUE(outputs("npy", out) == expected);
+  fs::remove_all(dir);
+}
+
 TEST(ResumeCli, ExistingOutputNeedsResume) {
   const fs::path dir = temp_dir();
   const fs::path photos = make_folder(dir);
@@ -208,7 +236,20 @@ TEST(ResumeCli, ExistingOutputNeedsResume) {
     EXPECT_EQ(testing::run_cli(args).exit_code, 0);
     EXPECT_EQ(outputs(mode, out), before);
   }
-  // --resume without --output, and other labels than the file's, are usage errors.
+  // --resume without --output, batch flags without a batch run, and other labels than the
+  // file's are usage errors.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"classify", "--output", (dir / "x").string(),
+                                 testing::image_path("exact_224x224.png"), "a dog", "a cat"},
+        std::vector<std::string>{"embed", "--format", "npy", "--image",
+                                 testing::image_path("exact_224x224.png")},
+        std::vector<std::string>{"embed", "--format", "npy", photos.string()}}) {
+    auto with_repo = args;
+    with_repo.insert(with_repo.begin() + 1, {"--repo", testing::kTinyClip});
+    const auto usage = testing::run_cli(with_repo);
+    EXPECT_EQ(usage.exit_code, 2) << usage.err;
+    EXPECT_FALSE(fs::exists(dir / "x"));
+  }
   auto r = testing::run_cli(
       {"classify", "--repo", testing::kTinyClip, "-l", "a dog", "--resume", photos.string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
