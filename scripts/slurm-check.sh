@@ -106,8 +106,9 @@ repo=$root/tests/fixtures/models/tiny-clip
 echo "== sbatch --array=0-3 deploy/slurm/classify.sbatch"
 # --batch 1: each image's scores do not depend on which images share its batch, so the sharded
 # and unsharded results can be compared byte for byte.
-job=$(cd "$work" && sbatch --parsable --array=0-3 --cpus-per-task=1 \
-  --export=ALL,ZEROSHOT="$zeroshot",ZS_INPUT="$images",ZS_LABELS="$labels",ZS_OUT="$work/out",ZS_REPO="$repo",ZS_ARGS="--batch 1" \
+settings="ALL,ZEROSHOT=$zeroshot,ZS_INPUT=$images,ZS_LABELS=$labels,ZS_OUT=$work/out"
+settings+=",ZS_REPO=$repo,ZS_ARGS=--batch 1"
+job=$(cd "$work" && sbatch --parsable --array=0-3 --cpus-per-task=1 --export="$settings" \
   "$root/deploy/slurm/classify.sbatch")
 echo "job $job submitted"
 # Requeue task 0 once it has written a result (while it runs, or after it finished): Slurm
