@@ -23,7 +23,7 @@ Error io_error(const std::string& path, const std::string& what) {
 }  // namespace
 
 void OutputFlags::add_to(CLI::App& command, const char* what) {
-  command.add_option("-o,--output", output, what);
+  command.add_option("-o,--output", output, what)->type_name("FILE");
   command.add_flag("--resume", resume,
                    "Continue --output FILE: skip the inputs it already has, redo a torn last line");
 }
@@ -108,9 +108,9 @@ RecordFile::RecordFile(Options options) : options_(std::move(options)) {
       if (record != options_.header) {
         throw CLI::ValidationError(
             options_.flag,
-            path + " has the columns\n  " + std::string(record) + "\nbut this run writes\n  " +
+            path + " has the columns '" + std::string(record) + "' but this run writes '" +
                 options_.header +
-                "\n(other labels?); resume it with the same labels, or use a new file");
+                "' (other labels?); resume it with the same labels, or use a new file");
       }
       header_end_ = keep = end;
       return;

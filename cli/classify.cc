@@ -69,7 +69,7 @@ CLI::App* add_common(CLI::App& app, const char* name, const char* description,
     command->add_option("--batch", flags->batch, "Images per pass through the model (with -l)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    command->add_flag("-q,--quiet", flags->quiet, "No progress bar (with -l)");
+    command->add_flag("-q,--quiet", flags->quiet, "No progress bar or notes on stderr (with -l)");
     flags->batch_run.add_to(*command);
   }
   command->add_option("IMAGE", flags->image,

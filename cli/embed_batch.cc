@@ -56,8 +56,8 @@ void EmbedBatchFlags::add_to(CLI::App& command) {
                      "--image/--text)");
   shard.add_to(command);
   output.add_to(command,
-                "Write to FILE instead of stdout (jsonl: whole lines; npy: FILE plus "
-                "FILE.paths.txt and FILE.errors.jsonl); an existing non-empty FILE needs --resume");
+                "Write to FILE instead of stdout (jsonl: whole lines; npy: F.npy with "
+                "F.paths.txt and F.errors.jsonl); an existing non-empty FILE needs --resume");
   command
       .add_option(
           "--format", format,

@@ -126,15 +126,19 @@ std::uint64_t shard_of(std::string_view path, std::uint64_t count) {
 }
 
 void ShardFlags::add_to(CLI::App& command) {
-  auto* one = command.add_option(
-      "--shard", shard,
-      "Take shard I of N (I from 0 to N-1): the inputs whose path hashes to I. Default: "
-      "SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT in a Slurm job array");
+  auto* one =
+      command
+          .add_option(
+              "--shard", shard,
+              "Take shard I of N (I from 0 to N-1): the inputs whose path hashes to I. Default: "
+              "SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT in a Slurm job array")
+          ->type_name("I/N");
   command
       .add_option("--shards", shards,
                   "Number of shards, the index coming from JOB_COMPLETION_INDEX (Kubernetes "
                   "Indexed Job) or the Slurm array")
       ->check(CLI::PositiveNumber)
+      ->type_name("N")
       ->excludes(one);
 }
 
@@ -165,6 +169,13 @@ std::optional<Shard> ShardFlags::resolve() const {
                                "SLURM_ARRAY_TASK_ID for the index; else pass --shard I/N");
   }
   if (auto slurm = slurm_shard()) return checked(*slurm);
+  // In an Indexed Job every pod would otherwise take every input.
+  if (auto index = env("JOB_COMPLETION_INDEX")) {
+    throw CLI::ValidationError("--shards", "JOB_COMPLETION_INDEX is " + *index +
+                                               " (a Kubernetes Indexed Job) but the shard count "
+                                               "is not given: pass --shards N (the Job's "
+                                               "completions), or --shard 0/1 for every input");
+  }
   return std::nullopt;
 }
 

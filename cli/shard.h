@@ -38,7 +38,8 @@ struct ShardFlags {
   // The shard to take: --shard, else --shards N with the index JOB_COMPLETION_INDEX (else
   // SLURM_ARRAY_TASK_ID as it is), else the Slurm array's task (SLURM_ARRAY_TASK_ID minus
   // SLURM_ARRAY_TASK_MIN, over SLURM_ARRAY_TASK_STEP) of SLURM_ARRAY_TASK_COUNT, else all
-  // inputs (nullopt). Bad
+  // inputs (nullopt); JOB_COMPLETION_INDEX without --shards is an error (each pod of an Indexed
+  // Job would take every input). Bad
   // values throw CLI::ValidationError naming the flag or variable (exit code 2).
   std::optional<Shard> resolve() const;
 };

@@ -184,6 +184,7 @@ TEST(ShardCli, BadValuesAreUsageErrorsNamingTheFlagOrVariable) {
       {{}, {"--shards", "0"}, "--shards"},
       {{}, {"--shard", "0/2", "--shards", "2"}, "--shard"},
       {{{"JOB_COMPLETION_INDEX", "3"}}, {"--shards", "3"}, "JOB_COMPLETION_INDEX"},
+      {{{"JOB_COMPLETION_INDEX", "1"}}, {}, "--shards N"},  // the count is missing
       {{{"JOB_COMPLETION_INDEX", "x"}}, {"--shards", "3"}, "JOB_COMPLETION_INDEX"},
       {{{"SLURM_ARRAY_TASK_ID", "4"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}, {}, "SLURM_ARRAY_TASK_ID"},
       {{{"SLURM_ARRAY_TASK_ID", "2"}}, {}, "SLURM_ARRAY_TASK_COUNT"},
