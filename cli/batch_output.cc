@@ -69,12 +69,20 @@ RecordFile::RecordFile(Options options) : options_(std::move(options)) {
     if (!options_.header.empty()) append(options_.header);
     return;
   }
+  try {
+    open_and_recover();
+  } catch (...) {
+    if (fd_ >= 0) ::close(fd_);  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+void RecordFile::open_and_recover() {
   const std::string& path = options_.path;
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) throw io_error(path, "cannot open the output file");
   // One writer per file: a second task given the same --output would interleave its records.
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-    ::close(fd_);
     throw Error(ErrorCode::kIo, path +
                                     ": another process is writing this output file; give each "
                                     "task (shard) its own " +
@@ -83,8 +91,6 @@ RecordFile::RecordFile(Options options) : options_(std::move(options)) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) throw io_error(path, "cannot stat the output file");
   if (st.st_size > 0 && !options_.resume) {
-    ::close(fd_);
-    fd_ = -1;
     throw CLI::ValidationError(options_.flag, path +
                                                   " exists and is not empty: add --resume to "
                                                   "continue it (the inputs it has are skipped), "

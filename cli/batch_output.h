@@ -67,6 +67,7 @@ class RecordFile {
   void sync();
 
  private:
+  void open_and_recover();
   // Calls fn(record, offset after its "\n") for each complete record from offset `from` on.
   void scan(std::uint64_t from, const std::function<void(std::string_view, std::uint64_t)>& fn);
 

@@ -36,6 +36,15 @@ void write_all(int fd, const void* data, std::size_t size, std::uint64_t offset,
 
 NpyRows::NpyRows(std::string path, std::uint64_t dim, bool resume, const std::string& flag)
     : path_(std::move(path)), dim_(dim) {
+  try {
+    open_and_recover(resume, flag);
+  } catch (...) {
+    if (fd_ >= 0) ::close(fd_);  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+void NpyRows::open_and_recover(bool resume, const std::string& flag) {
   static_assert(sizeof(float) == 4 && std::endian::native == std::endian::little);
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw io_error(path_, "cannot open");

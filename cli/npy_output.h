@@ -29,6 +29,7 @@ class NpyRows {
   void sync();
 
  private:
+  void open_and_recover(bool resume, const std::string& flag);
   void write_header();
   std::string path_;
   std::uint64_t dim_;
