@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "batch_output.h"
 #include "common.h"
 
 namespace zeroshot::cli {
@@ -37,6 +38,7 @@ struct ClassifyFlags {
   std::string labels_file;              // --labels-file
   int batch = 8;
   bool quiet = false;
+  BatchFlags batch_run;  // --shard, --output, --resume, --format (batch_output.h)
 };
 
 // The templates of --template, --templates and --templates-file, in that order (an ensemble when
@@ -127,7 +129,8 @@ CLI::App* add_common(CLI::App& app, const char* name, const char* description,
     command->add_option("--batch", flags->batch, "Images per pass through the model (with -l)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    command->add_flag("-q,--quiet", flags->quiet, "No progress bar (with -l)");
+    command->add_flag("-q,--quiet", flags->quiet, "No progress bar or notes on stderr (with -l)");
+    flags->batch_run.add_to(*command);
   }
   command->add_option("IMAGE", flags->image,
                       batch ? "Image file (with -l: an image, a folder or @list.txt)"
@@ -149,48 +152,6 @@ std::vector<LabelScore> run_classify(const ClassifyFlags& flags) {
   auto model = flags.model.load();
   auto image = Image::from_file(flags.image);
   return model.classify(image, flags.positional, classify_options(flags));
-}
-
-bool has_image_extension(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  for (const char* known : {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
-                            ".heic", ".heif", ".avif", ".jxl", ".pgm", ".ppm", ".pnm"}) {
-    if (ext == known) return true;
-  }
-  return false;
-}
-
-// Positional arguments -> image paths: a folder gives its image files (by extension, sorted, not
-// recursive), @FILE gives FILE's non-empty lines, anything else is an image path as is (a missing
-// file is reported for that image, in order, like a bad image).
-std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
-  std::vector<std::string> paths;
-  for (const std::string& arg : args) {
-    if (arg.size() > 1 && arg[0] == '@') {
-      std::ifstream in(arg.substr(1));
-      if (!in) throw CLI::ValidationError(arg, "cannot read the list file " + arg.substr(1));
-      for (std::string line; std::getline(in, line);) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (!line.empty()) paths.push_back(line);
-      }
-      continue;
-    }
-    std::error_code ec;
-    if (fs::is_directory(arg, ec)) {
-      std::vector<std::string> found;
-      for (const auto& entry : fs::directory_iterator(arg, ec)) {
-        if (entry.is_regular_file(ec) && has_image_extension(entry.path()))
-          found.push_back(entry.path().string());
-      }
-      std::sort(found.begin(), found.end());
-      paths.insert(paths.end(), found.begin(), found.end());
-      continue;
-    }
-    paths.push_back(arg);
-  }
-  return paths;
 }
 
 std::vector<std::string> batch_labels(const ClassifyFlags& flags) {
@@ -314,7 +275,8 @@ void run_batch(const ClassifyFlags& flags) {
   if (!flags.image.empty()) args.push_back(flags.image);
   args.insert(args.end(), flags.positional.begin(), flags.positional.end());
   if (args.empty()) throw CLI::RequiredError("IMAGE");
-  auto paths = expand_inputs(args);
+  ResultWriter writer(flags.batch_run, labels);
+  auto paths = writer.pending(args, flags.quiet);
   const std::size_t total = paths.size();
   auto model = flags.model.load();
   const auto options = classify_options(flags);
@@ -327,9 +289,7 @@ void run_batch(const ClassifyFlags& flags) {
   std::size_t done = 0;
   std::size_t failed = 0;
   std::optional<ErrorCode> first_failure;
-  auto print_line = [](const nlohmann::json& line) {
-    std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  };
+  auto print_line = [&writer](const nlohmann::json& line) { writer.write(line); };
   std::vector<Decoded> pending;
   for (;;) {
     // Take what is decoded (at least one image), up to a batch.
@@ -365,7 +325,7 @@ void run_batch(const ClassifyFlags& flags) {
       for (const auto& s : results[next_result++]) scores.push_back(score_json(s, flags.raw));
       print_line({{"image", d.path}, {"results", std::move(scores)}});
     }
-    std::cout.flush();
+    writer.sync();
     done += pending.size();
     progress.update(done);
   }
@@ -409,13 +369,23 @@ sorted) or @FILE (one path per line); one JSON line per image, in order:
   {"image": "b.jpg", "error": {"code": "image_decode", "message": "..."}}
 Images are decoded ahead on another thread and run through the model in batches (--batch); the
 labels' text embeddings are computed once. Exit code 1 if any image failed (the others are still
-classified).)");
+classified).
+
+Large runs (docs/BATCH.md): --shard I/N takes a fixed share of the inputs (by a hash of each path,
+so adding files moves no other file; the N shards together are every input once), by default from
+a Slurm job array (SLURM_ARRAY_TASK_ID/COUNT) or, with --shards N, a Kubernetes Indexed Job
+(JOB_COMPLETION_INDEX). --output FILE appends whole lines, synced after each batch; after a
+crash or kill, the same command with --resume skips the images FILE has and redoes a torn line.
+--format csv writes "image,label,score,error" (best label) and one score column per label.
+  zeroshot classify -l cat -l dog --shard 2/8 --output part-2.jsonl --resume /data/photos/
+  zeroshot classify -l cat -l dog --format csv --output results.csv photos/)");
   classify->callback([classify_flags] {
     const ClassifyFlags& flags = *classify_flags;
     if (!flags.labels.empty() || !flags.labels_file.empty()) {
       run_batch(flags);
       return;
     }
+    flags.batch_run.reject_unless_batch("-l/--label or --labels-file");
     auto scores = run_classify(flags);
     if (flags.json) {
       nlohmann::json out = nlohmann::json::array();

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "common.h"
+#include "embed_batch.h"
 
 namespace zeroshot::cli {
 
@@ -11,6 +12,7 @@ void add_embed_command(CLI::App& app) {
     ModelFlags model;
     bool json = false;
     std::vector<std::pair<bool, std::string>> inputs;  // (is_image, value) in command-line order
+    EmbedBatchFlags batch_run;                         // IMAGES...: a batch run (embed_batch.h)
   };
   auto flags = std::make_shared<Flags>();
   auto* command = app.add_subcommand(
@@ -36,10 +38,26 @@ void add_embed_command(CLI::App& app) {
           "Text to embed, used verbatim (no template; repeatable)")
       ->trigger_on_parse()
       ->allow_extra_args(false);
+  flags->batch_run.add_to(*command);
   command->footer(R"(Examples:
   zeroshot embed --json --image dog.jpg --text "a photo of a dog"
-Output: [{"image": "dog.jpg", "embedding": [...]}, {"text": "a photo of a dog", "embedding": [...]}])");
+  zeroshot embed photos/ @more.txt > embeddings.jsonl
+  zeroshot embed --format npy --output part-0.npy --shard 0/4 --resume /data/photos/
+Output: [{"image": "dog.jpg", "embedding": [...]}, {"text": "a photo of a dog", "embedding": [...]}]
+With IMAGES (images, folders, @list.txt) it is a batch run like classify -l (docs/BATCH.md): one
+{"image": P, "embedding": [...]} line per image (or {"image": P, "error": {...}}), or with
+--format npy --output F.npy a float32 matrix [n, dim] (np.load("F.npy")), the image of each row
+in F.paths.txt (one per line, same order) and failures in F.errors.jsonl. --shard I/N (or the
+Slurm / Kubernetes variables), --output and --resume work as for classify.)");
   command->callback([flags] {
+    if (!flags->batch_run.inputs.empty()) {
+      if (!flags->inputs.empty()) {
+        throw CLI::ValidationError("IMAGES", "give either IMAGES (a batch run) or --image/--text");
+      }
+      run_embed_batch(flags->batch_run, flags->model.load());
+      return;
+    }
+    flags->batch_run.reject_unless_batch();
     if (flags->inputs.empty())
       throw CLI::ValidationError("embed", "give at least one --image PATH or --text TEXT");
     auto model = flags->model.load();
