@@ -72,9 +72,12 @@ stage_fuzz() {
   configure_fuzz
   local targets
   targets=$(sed -n 's/^ *zeroshot_fuzzer(\([a-z_]*\) .*/\1/p' tests/fuzz/CMakeLists.txt)
-  local built=()
+  # The target list is read whole first: `ninja ... | grep -q` under pipefail fails at random
+  # when grep exits at its first match and ninja dies of SIGPIPE (a fuzzer then goes unbuilt).
+  local all_targets built=()
+  all_targets=$(ninja -C "$prefix-fuzz" -t targets all)
   for t in $targets; do
-    if ninja -C "$prefix-fuzz" -t targets all 2>/dev/null | grep -q "^$t:"; then built+=("$t"); fi
+    if grep -q "^$t:" <<<"$all_targets"; then built+=("$t"); fi
   done
   cmake --build "$prefix-fuzz" -j"$jobs" --target "${built[@]}"
   ctest --test-dir "$prefix-fuzz" --output-on-failure -L fuzz --timeout 600

@@ -119,13 +119,15 @@ scontrol requeue "${job}_0"
 echo "requeued task 0 after $(wc -l <"$work/out/part-0-of-4.jsonl") result line(s)"
 # Slurm holds a requeued job for 2 minutes (Reason=BeginTime); once it is pending, start it now.
 for _ in $(seq 100); do
-  if squeue -h -j "${job}_0" -o '%T %r' 2>/dev/null | grep -q '^PENDING BeginTime'; then
+  if grep -q '^PENDING BeginTime' <<<"$(squeue -h -j "${job}_0" -o '%T %r' 2>/dev/null)"; then
     scontrol update JobId="${job}_0" StartTime=now && break
   fi
   sleep 0.2
 done
 deadline=$(($(date +%s) + 300))
-while squeue -h -j "$job" 2>/dev/null | grep -q .; do
+# (squeue's output is captured whole: `squeue | grep -q` under pipefail fails when squeue gets
+# SIGPIPE.)
+while [ -n "$(squeue -h -j "$job" 2>/dev/null)" ]; do
   if [ "$(date +%s)" -gt "$deadline" ]; then
     echo "slurm-check: job $job still running after 5 minutes" >&2
     squeue -j "$job" >&2
