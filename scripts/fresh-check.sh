@@ -16,7 +16,9 @@
 #
 # Environment: FRESH_CACHE (default /var/cache/zeroshot-fresh) keeps the bootstrapped root as a
 # tarball and the downloaded .deb files (packages are downloaded once, never pre-installed: each
-# root starts from the bare tarball); FRESH_WORK (default /var/tmp) holds the roots and the logs.
+# root starts from the bare tarball); FRESH_WORK (default /var/tmp) holds the roots and the logs;
+# FRESH_MIRROR: the apt mirror(s) to bootstrap from (mmdebstrap's MIRROR arguments; default
+# Debian's own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 project=$(pwd)
@@ -55,10 +57,10 @@ if [ ! -f "$tarball" ] || [ "$rebootstrap" = 1 ]; then
   fi
   mkdir -p "$cache"
   echo "== bootstrapping a Debian 12 root into $tarball"
-  mmdebstrap --variant=apt --mode=root --format=tar --quiet bookworm "$tarball.part" \
-    "deb http://deb.debian.org/debian bookworm main" \
-    "deb http://deb.debian.org/debian bookworm-updates main" \
-    "deb http://deb.debian.org/debian-security bookworm-security main"
+  # No mirror given: mmdebstrap's default Debian mirror, plus bookworm-updates and the security
+  # suite (it adds both for a stable release's name). FRESH_MIRROR overrides it (a local mirror).
+  # shellcheck disable=SC2086
+  mmdebstrap --variant=apt --mode=root --format=tar --quiet bookworm "$tarball.part" ${FRESH_MIRROR:-}
   mv "$tarball.part" "$tarball"
 fi
 mkdir -p "$archives/partial"
