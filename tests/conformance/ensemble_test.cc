@@ -230,17 +230,22 @@ TEST(Ensemble, CliJsonMatchesReference) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_matches(from_json(json::parse(r.out)), want, kLabels.size());
 
-  // Batch mode: one JSON line per image.
+  // Batch mode: one JSON line per image, in order (a path given twice is one input, so the
+  // second image is another file).
+  const std::string other = "scene_gray_L.png";
+  const auto want_other = reference_scores(
+      tiny().embed_image(Image::from_file(testing::image_path(other))), kLabels, templates);
   args = {"classify", "--raw", "-q"};
   args.insert(args.end(), options.begin(), options.end());
   for (const auto& l : kLabels) args.insert(args.end(), {"-l", l});
-  args.insert(args.end(), {testing::image_path(file), testing::image_path(file)});
+  args.insert(args.end(), {testing::image_path(file), testing::image_path(other)});
   r = testing::run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream lines(r.out);
   int count = 0;
   for (std::string line; std::getline(lines, line); ++count)
-    expect_matches(from_json(json::parse(line)["results"]), want, kLabels.size());
+    expect_matches(from_json(json::parse(line)["results"]), count == 0 ? want : want_other,
+                   kLabels.size());
   EXPECT_EQ(count, 2);
 
   // label: the reference's best.
