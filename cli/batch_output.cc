@@ -222,7 +222,8 @@ void BatchFlags::add_to(CLI::App& command) {
       ->capture_default_str();
 }
 
-void BatchFlags::reject_unless_batch(const std::string& needs) const {
+void reject_batch_flags(const ShardFlags& shard, const OutputFlags& output,
+                        const std::string& format, const std::string& needs) {
   const char* given = !output.output.empty() ? "--output"
                       : output.resume        ? "--resume"
                       : !shard.shard.empty() ? "--shard"
@@ -230,6 +231,10 @@ void BatchFlags::reject_unless_batch(const std::string& needs) const {
                       : format != "jsonl"    ? "--format"
                                              : nullptr;
   if (given != nullptr) throw CLI::ValidationError(given, "is for batch runs: it needs " + needs);
+}
+
+void BatchFlags::reject_unless_batch(const std::string& needs) const {
+  reject_batch_flags(shard, output, format, needs);
 }
 
 ResultWriter::ResultWriter(const BatchFlags& flags, std::vector<std::string> labels)

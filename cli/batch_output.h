@@ -81,6 +81,11 @@ class RecordFile {
 };
 
 // The batch-run flags of `classify -l`: --shard/--shards, --output/--resume, --format.
+// For a run that is not a batch run: any batch flag given (--output, --resume, --shard, --shards,
+// a --format other than jsonl) is a usage error naming what the flag `needs`.
+void reject_batch_flags(const ShardFlags& shard, const OutputFlags& output,
+                        const std::string& format, const std::string& needs);
+
 struct BatchFlags {
   ShardFlags shard;
   OutputFlags output;

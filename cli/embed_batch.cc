@@ -72,16 +72,7 @@ void EmbedBatchFlags::add_to(CLI::App& command) {
 }
 
 void EmbedBatchFlags::reject_unless_batch() const {
-  const char* given = !output.output.empty() ? "--output"
-                      : output.resume        ? "--resume"
-                      : !shard.shard.empty() ? "--shard"
-                      : shard.shards > 0     ? "--shards"
-                      : format != "jsonl"    ? "--format"
-                                             : nullptr;
-  if (given != nullptr) {
-    throw CLI::ValidationError(given,
-                               "is for batch runs: it needs IMAGES (images, folders or @lists)");
-  }
+  reject_batch_flags(shard, output, format, "IMAGES (images, folders or @lists)");
 }
 
 void run_embed_batch(const EmbedBatchFlags& flags, const Model& model) {

@@ -19,14 +19,6 @@ using nlohmann::json;
 using testing::image_path;
 using testing::reference;
 
-fs::path temp_dir() {
-  static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("zs_batch_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::create_directories(dir);
-  return dir;
-}
-
 using Result = testing::CliResult;
 
 Result run(const std::vector<std::string>& args) { return testing::run_cli(args); }
@@ -62,7 +54,7 @@ void expect_reference(const json& line, const std::string& file) {
 }
 
 TEST(BatchCli, JsonLinesInOrderWithBadImagesInPlace) {
-  const fs::path dir = temp_dir();
+  const fs::path dir = testing::make_temp_dir("zs_batch_");
   { std::ofstream(dir / "broken.jpg") << "not a jpeg"; }
   std::vector<std::string> files = {"scene_640x480_q92.jpg", "odd_225x301.png", "exact_224x224.png",
                                     "small_100x80.png"};
@@ -92,7 +84,7 @@ TEST(BatchCli, JsonLinesInOrderWithBadImagesInPlace) {
 }
 
 TEST(BatchCli, FoldersAndListsAndLabelsFile) {
-  const fs::path dir = temp_dir();
+  const fs::path dir = testing::make_temp_dir("zs_batch_");
   fs::create_directories(dir / "photos");
   // Sorted by name inside a folder; files without an image extension are skipped.
   fs::copy_file(image_path("exact_224x224.png"), dir / "photos" / "b.png");

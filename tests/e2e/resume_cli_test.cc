@@ -26,15 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-fs::path temp_dir() {
-  static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() / ("zs_resume_" + std::to_string(::getpid()) +
-                                                    "_" + std::to_string(counter++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream s;
@@ -101,7 +92,7 @@ pid_t spawn(const std::vector<std::string>& args) {
 
 TEST(ResumeCli, SigkillAtRandomMomentsThenResumeGivesEachImageOnceAndTheSameBytes) {
   const auto started = std::chrono::steady_clock::now();
-  const fs::path dir = temp_dir();
+  const fs::path dir = testing::make_temp_dir("zs_resume_");
   const fs::path photos = make_folder(dir);
   int partial_kills = 0;  // kills that left a run part-way (the file had some results, not all)
   int kills = 0;
@@ -164,7 +155,7 @@ TEST(ResumeCli, SigkillAtRandomMomentsThenResumeGivesEachImageOnceAndTheSameByte
 }
 
 TEST(ResumeCli, TornOrUnparsableLastLineIsCutAndRedone) {
-  const fs::path dir = temp_dir();
+  const fs::path dir = testing::make_temp_dir("zs_resume_");
   const fs::path photos = make_folder(dir);
   for (const std::string mode : {"jsonl", "csv"}) {
     SCOPED_TRACE(mode);
@@ -191,7 +182,7 @@ TEST(ResumeCli, TornOrUnparsableLastLineIsCutAndRedone) {
 }
 
 TEST(ResumeCli, NpyRowsAndIndexAreCutToWhatBothHave) {
-  const fs::path dir = temp_dir();
+  const fs::path dir = testing::make_temp_dir("zs_resume_");
   const fs::path photos = make_folder(dir);
   const fs::path ref = dir / "reference.npy";
   ASSERT_EQ(testing::run_cli(command("npy", photos, ref)).exit_code, 1);
@@ -219,7 +210,7 @@ TEST(ResumeCli, NpyRowsAndIndexAreCutToWhatBothHave) {
 }
 
 TEST(ResumeCli, ExistingOutputNeedsResume) {
-  const fs::path dir = temp_dir();
+  const fs::path dir = testing::make_temp_dir("zs_resume_");
   const fs::path photos = make_folder(dir);
   for (const std::string mode : {"jsonl", "npy"}) {
     SCOPED_TRACE(mode);

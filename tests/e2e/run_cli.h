@@ -28,6 +28,18 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
+// A new empty folder under the system's temporary folder, named PREFIX<pid>_<n>; the test removes
+// it when it is done with it.
+inline std::filesystem::path make_temp_dir(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  static int counter = 0;
+  const fs::path dir = fs::temp_directory_path() /
+                       (prefix + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
 inline CliResult run_cli(const std::vector<std::string>& args, int timeout_seconds = 300) {
   namespace fs = std::filesystem;
   static int counter = 0;

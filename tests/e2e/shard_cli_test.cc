@@ -21,15 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-fs::path temp_dir() {
-  static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("zs_shard_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 // The fixture images copied into dir/photos (the folder the runs shard), their paths as the CLI
 // expands the folder.
 std::set<std::string> make_folder(const fs::path& dir) {
@@ -82,7 +73,7 @@ std::map<std::string, int> shard_map(const fs::path& dir, int count,
 }
 
 TEST(ShardCli, DisjointCompleteAndStableWhenAFileIsAdded) {
-  const fs::path dir = temp_dir();
+  const fs::path dir = testing::make_temp_dir("zs_shard_");
   auto images = make_folder(dir);
   ASSERT_GE(images.size(), 20u);
   std::map<int, std::map<std::string, int>> before;
@@ -122,7 +113,7 @@ testing::CliResult run_with_env(const std::vector<std::pair<std::string, std::st
 }
 
 TEST(ShardCli, EnvironmentDefaultsMatchTheFlag) {
-  const fs::path dir = temp_dir();
+  const fs::path dir = testing::make_temp_dir("zs_shard_");
   make_folder(dir);
   const auto by_flag = shard_images(dir, 1, 3);
   const auto run_env = [&](const std::vector<std::pair<std::string, std::string>>& env,
