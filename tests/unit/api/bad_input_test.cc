@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/expect_error.h"
 #include "zeroshot/error.h"
 #include "zeroshot/model.h"
 
@@ -20,6 +21,7 @@ namespace zeroshot {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_error;
 using Clock = std::chrono::steady_clock;
 
 const std::string kTiny = std::string(ZEROSHOT_FIXTURES) + "/models/tiny-clip";
@@ -33,22 +35,6 @@ const Model& tiny() {
 const Image& image() {
   static const Image img = Image::from_file(kImage);
   return img;
-}
-
-// Runs `f`, expects `code` and every fragment in the message; returns the message.
-std::string expect_error(const std::function<void()>& f, ErrorCode code,
-                         const std::vector<std::string>& fragments) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    for (const auto& fragment : fragments)
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
-          << e.what() << " lacks " << fragment;
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return "";
 }
 
 long peak_rss_mb() {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/expect_error.h"
 #include "zeroshot/error.h"
 #include "zeroshot/templates.h"
 
@@ -18,21 +19,7 @@ namespace zeroshot {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string expect_error(const std::function<void()>& f, ErrorCode code,
-                         const std::vector<std::string>& fragments) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    for (const auto& fragment : fragments)
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
-          << "'" << fragment << "' not in: " << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no zeroshot::Error thrown";
-  return {};
-}
+using testing::expect_error;
 
 TEST(TemplateSets, NamesAreTheBuiltInSets) {
   EXPECT_EQ(template_set_names(),

@@ -23,6 +23,7 @@
 #include "hub/cache.h"
 #include "hub/hub.h"
 #include "hub/sha256.h"
+#include "support/expect_error.h"
 #include "support/fake_hub.h"
 #include "zeroshot/error.h"
 
@@ -102,20 +103,6 @@ class HubTest : public ::testing::Test {
   std::unique_ptr<HubEnvironment> environment_;
   std::string root_, cache_, storage_;
 };
-
-void expect_error(const std::function<void()>& call, ErrorCode code,
-                  const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "expected an Error with code " << static_cast<int>(code);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
-          << "'" << fragment << "' missing from: " << e.what();
-    }
-  }
-}
 
 // --- SHA-256 -------------------------------------------------------------------------------
 
