@@ -1,6 +1,7 @@
 // Kernels against naive double-precision reference loops written from the PyTorch definitions.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -50,7 +51,8 @@ TEST_P(LinearTest, MatchesNaive) {
   const LinearWeights weights(w, c.n, c.k, b);
   EXPECT_EQ(weights.in_features(), c.k);
   EXPECT_EQ(weights.out_features(), c.n);
-  // Several row counts through the same weights (one primitive with a run-time row count).
+  // Several row counts through the same weights (one primitive with a run-time row count, or one
+  // per row count with blocked weights).
   for (int m : {c.m, 1, c.m + 3}) {
     const auto x = random_vector(static_cast<std::size_t>(m) * c.k, 3 + m);
     std::vector<float> y(static_cast<std::size_t>(m) * c.n, NAN);
@@ -112,6 +114,68 @@ TEST(Linear, BorrowedWeightsAndOutputStride) {
   EXPECT_THROW(LinearWeights(w, n, k, b,
                              {.activation = std::nullopt, .accumulate = false, .y_stride = n - 1}),
                Error);
+}
+
+// q, k and v stacked by output rows into one GEMM give what the three would, whether the blocks
+// are borrowed (packed on first use, where the CPU's fastest kernel takes blocked weights) or
+// copied at construction; on_packed runs once, on the first call, only for lazily packed weights.
+TEST(Linear, StackedRowBlocksMatchNaiveAndPackOnce) {
+  const int m = 17, k = 48, h = 40;
+  auto blocks = std::make_shared<std::vector<std::vector<float>>>();
+  for (unsigned seed : {21u, 22u, 23u})
+    blocks->push_back(random_vector(static_cast<std::size_t>(h) * k, seed));
+  std::vector<float> all;  // [3h, k]
+  for (const auto& block : *blocks) all.insert(all.end(), block.begin(), block.end());
+  const auto b = random_vector(3 * h, 24);
+  const auto x = random_vector(static_cast<std::size_t>(m) * k, 25);
+  const auto ref = naive_linear(x, m, all, 3 * h, k, b);
+  const std::vector<std::span<const float>> spans{(*blocks)[0], (*blocks)[1], (*blocks)[2]};
+  for (bool borrow : {false, true}) {
+    int packed = 0;
+    const LinearWeights weights(spans, k, b, {}, GemmPrecision::kF32, borrow ? blocks : nullptr,
+                                [&packed] { ++packed; });
+    EXPECT_EQ(weights.out_features(), 3 * h);
+    const bool lazy = borrow && weights.per_row_count();
+    EXPECT_EQ(weights.borrowed(), lazy) << "three blocks are used in place only once packed";
+    EXPECT_EQ(packed, 0) << "nothing is packed before the first call";
+    for (int call = 0; call < 2; ++call) {
+      std::vector<float> y(static_cast<std::size_t>(m) * 3 * h, NAN);
+      linear(x.data(), m, weights, y.data());
+      for (std::size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref[i], 1e-4) << borrow;
+    }
+    EXPECT_EQ(packed, lazy ? 1 : 0) << borrow;
+  }
+  EXPECT_EQ(packs_weights(3 * h, k, GemmPrecision::kInt8), true);
+  // A block that is not whole rows, and a bias of the wrong length.
+  const std::vector<std::span<const float>> ragged{(*blocks)[0],
+                                                   std::span<const float>(all.data(), k - 1)};
+  EXPECT_THROW(LinearWeights(ragged, k, {}), Error);
+  EXPECT_THROW(LinearWeights(spans, k, std::span<const float>(b.data(), 3 * h - 1)), Error);
+}
+
+// Many threads making the first call at once on weights packed lazily: one packing, every
+// result right.
+TEST(Linear, ConcurrentFirstCallsPackOnce) {
+  const int n = 64, k = 72;
+  auto w = std::make_shared<std::vector<float>>(random_vector(static_cast<std::size_t>(n) * k, 31));
+  const auto b = random_vector(n, 32);
+  std::atomic<int> packed{0};
+  const LinearWeights weights(*w, n, k, b, {}, GemmPrecision::kF32, w, [&packed] { ++packed; });
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const int m = 3 + 5 * t;
+      const auto x = random_vector(static_cast<std::size_t>(m) * k, 40 + t);
+      std::vector<float> y(static_cast<std::size_t>(m) * n);
+      linear(x.data(), m, weights, y.data());
+      const auto ref = naive_linear(x, m, *w, n, k, b);
+      for (std::size_t i = 0; i < y.size(); ++i) failures[t] += std::abs(y[i] - ref[i]) > 1e-4;
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int f : failures) EXPECT_EQ(f, 0);
+  EXPECT_EQ(packed.load(), weights.per_row_count() ? 1 : 0);
 }
 
 double reference_activation(Activation a, double x) {
