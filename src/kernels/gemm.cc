@@ -52,6 +52,9 @@ struct LinearWeights::Impl {
   // int8 only: per output channel, float weight = int8 weight * weight_scales[n].
   std::vector<float> weight_scales;  // [out]
   int levels = 255;                  // activations quantise to [0, levels]
+  // The per-call activation scale as a post-op (fixed weight scales, bias added after them),
+  // where that keeps oneDNN on brgemm; else run-time output scales (see make_pd).
+  bool scale_post_op = false;
 };
 
 namespace {
@@ -83,24 +86,35 @@ memory::desc rows_desc(memory::dim rows, memory::dim n, memory::dim stride) {
 // Weights tagged `any` let oneDNN choose its preferred layout for the fixed [K, N]; `ba` is HF's
 // [out, in] row-major matrix as it lies in the file.
 //   float32: src f32 [M, K] x wei f32 [K, N];
-//   int8: src u8 x wei s8 -> f32, with run-time per-channel output scales (activation scale x
-//   weight scale) and a run-time activation zero point. oneDNN 2.x scales the bias too
-//   (dst = oscale * (src x wei + bias)), so each call passes bias / oscale (ZeroInputGivesTheBias
-//   tests it). A binary-add post-op would avoid that, but sends the residual layers (+ sum) to
-//   oneDNN's reference implementation, ~10x slower.
+//   int8: src u8 x wei s8 -> f32 with a run-time activation zero point, scaled by activation
+//   scale x weight scale per output channel. brgemm (AVX-512 VNNI) takes no run-time output
+//   scales, so there the weight scales are fixed output scales and the activation scale (one
+//   number per call) a binary-multiply post-op, with the bias a binary add after it
+//   (scale_post_op). Elsewhere the scales are run-time output scales; oneDNN 2.x scales the bias
+//   too (dst = oscale * (src x wei + bias)), so each call passes bias / oscale
+//   (ZeroInputGivesTheBias tests it), because binary post-ops would send oneDNN's gemm kernels
+//   with a sum to its reference implementation, ~10x slower.
 dnnl::matmul::primitive_desc make_pd(const LinearWeights::Impl& impl, memory::dim rows,
                                      const memory::desc& wei) {
   const bool int8 = impl.precision == GemmPrecision::kInt8;
   const memory::desc src({rows, impl.k}, int8 ? DataType::u8 : DataType::f32, Tag::ab);
   const memory::desc dst = rows_desc(rows, impl.n, impl.y_stride);
+  const memory::desc bia({1, impl.n}, DataType::f32, Tag::ab);
   dnnl::primitive_attr attr;
   // Scratch belongs to the call (passed at execute), so concurrent calls never share it.
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (int8) {
-    attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
-    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
-  }
   dnnl::post_ops ops;
+  const bool bias_post_op = int8 && impl.scale_post_op && impl.has_bias;
+  if (int8) {
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    if (impl.scale_post_op) {
+      attr.set_output_scales(1 << 1, impl.weight_scales);
+      ops.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, 1}, DataType::f32, Tag::ab));
+      if (bias_post_op) ops.append_binary(dnnl::algorithm::binary_add, bia);
+    } else {
+      attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    }
+  }
   if (impl.epilogue.activation) {
     const Activation activation = *impl.epilogue.activation;
     const float alpha = activation == Activation::kQuickGelu ? 1.702f : 0.0f;
@@ -108,8 +122,7 @@ dnnl::matmul::primitive_desc make_pd(const LinearWeights::Impl& impl, memory::di
   }
   if (impl.epilogue.accumulate) ops.append_sum(1.0f);
   attr.set_post_ops(ops);
-  if (impl.has_bias) {
-    const memory::desc bia({1, impl.n}, DataType::f32, Tag::ab);
+  if (impl.has_bias && !bias_post_op) {
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, bia, dst), attr, impl.engine);
   }
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, impl.engine);
@@ -233,13 +246,19 @@ LinearWeights::LinearWeights(std::span<const std::span<const float>> row_blocks,
     impl->epilogue = epilogue;
     impl->has_bias = !bias.empty();
     impl->y_stride = epilogue.y_stride != 0 ? epilogue.y_stride : out_features;
+    std::vector<float> storage;
+    std::vector<std::int8_t> quantised;  // int8: [out, in]
+    if (precision == GemmPrecision::kInt8) {
+      quantised = quantise_weights(stacked_rows(row_blocks, storage), out_features, in_features,
+                                   impl->weight_scales);
+      // The post-op form only where it reaches a blocked-weight kernel (brgemm).
+      impl->scale_post_op = true;
+      impl->scale_post_op = !is_plain(*impl, preferred_weights(*impl));
+    }
     impl->weights_md = preferred_weights(*impl);
     impl->per_rows = !is_plain(*impl, impl->weights_md);
-    std::vector<float> storage;
     if (precision == GemmPrecision::kInt8) {
       impl->levels = has_vnni() ? 255 : 127;
-      std::vector<std::int8_t> quantised = quantise_weights(
-          stacked_rows(row_blocks, storage), out_features, in_features, impl->weight_scales);
       impl->weights = pack(impl->engine, impl->weights_md,
                            memory(weights_desc(*impl, Tag::ba), impl->engine, quantised.data()));
     } else if (weight_owner && (impl->per_rows || row_blocks.size() == 1)) {
@@ -354,27 +373,35 @@ void linear_int8(const float* x, int rows, const LinearWeights& weights,
   for (std::size_t i = 0; i < count; ++i)
     quantised[i] =
         static_cast<std::uint8_t>(std::clamp(std::nearbyint(x[i] * inv) + zp, 0.0f, levels));
-  std::vector<float> scales(impl.weight_scales.size());  // [out]
-  for (std::size_t n = 0; n < scales.size(); ++n) scales[n] = scale * impl.weight_scales[n];
   std::int32_t zero = zero_point;
-
   const memory::desc src_md({rows, weights.in_features()}, DataType::u8, Tag::ab);
   const memory::desc dst_md = rows_desc(rows, weights.out_features(), impl.y_stride);
   memory src(src_md, impl.engine, quantised.data());
   memory dst(dst_md, impl.engine, y);
-  memory scales_mem({{weights.out_features()}, DataType::f32, Tag::a}, impl.engine, scales.data());
   memory zero_mem({{1}, DataType::s32, Tag::a}, impl.engine, &zero);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                        {DNNL_ARG_DST, dst},
-                                       {DNNL_ARG_ATTR_OUTPUT_SCALES, scales_mem},
                                        {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zero_mem}};
-  std::vector<float> bias;  // [out]: in units of the accumulator
-  if (impl.has_bias) {
-    const auto* b = static_cast<const float*>(impl.bias.get_data_handle());
-    bias.resize(scales.size());
-    for (std::size_t n = 0; n < bias.size(); ++n) bias[n] = b[n] / scales[n];
-    args.emplace(DNNL_ARG_BIAS,
-                 memory({{1, impl.n}, DataType::f32, Tag::ab}, impl.engine, bias.data()));
+  float activation_scale = scale;
+  std::vector<float> scales;  // [out]
+  std::vector<float> bias;    // [out]: in units of the accumulator
+  if (impl.scale_post_op) {
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                 memory({{1, 1}, DataType::f32, Tag::ab}, impl.engine, &activation_scale));
+    if (impl.has_bias) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, impl.bias);
+  } else {
+    scales.resize(impl.weight_scales.size());
+    for (std::size_t n = 0; n < scales.size(); ++n) scales[n] = scale * impl.weight_scales[n];
+    args.emplace(
+        DNNL_ARG_ATTR_OUTPUT_SCALES,
+        memory({{weights.out_features()}, DataType::f32, Tag::a}, impl.engine, scales.data()));
+    if (impl.has_bias) {
+      const auto* b = static_cast<const float*>(impl.bias.get_data_handle());
+      bias.resize(scales.size());
+      for (std::size_t n = 0; n < bias.size(); ++n) bias[n] = b[n] / scales[n];
+      args.emplace(DNNL_ARG_BIAS,
+                   memory({{1, impl.n}, DataType::f32, Tag::ab}, impl.engine, bias.data()));
+    }
   }
   execute_matmul(impl, rows, std::move(args));
 }
