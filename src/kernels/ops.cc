@@ -10,7 +10,7 @@ namespace zeroshot::kernels {
 
 void layer_norm(const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
                 float* y) {
-#pragma omp parallel for if (static_cast <double>(rows) * dim > 1e5)
+#pragma omp parallel for if (static_cast <double>(rows) * dim > 3e4)
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<std::size_t>(r) * dim;
     float* yr = y + static_cast<std::size_t>(r) * dim;
