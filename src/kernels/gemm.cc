@@ -31,15 +31,15 @@ struct LinearWeights::Impl {
   bool has_bias = false;
   memory::dim y_stride = 0;  // row stride of y, in floats
   // Plain weights: `primitive` has a run-time row count and serves every call. Blocked weights:
-  // oneDNN 2.6's brgemm kernels (its fast path on AVX-512) take no run-time dimension, so every
-  // call makes the primitive for its row count; oneDNN's primitive cache makes a repeat cost a
-  // few microseconds, and the blocked layout is the same for every row count.
+  // oneDNN 2.6's brgemm kernels (its fast path on AVX-512) take no run-time dimension, so each
+  // row count has its own primitive (the blocked layout is the same for every row count).
   bool per_rows = false;
   dnnl::matmul::primitive_desc pd;  // run-time rows (plain weights only)
   dnnl::matmul primitive;
   // Blocked weights: the primitives of the row counts seen so far (a batch's or a prompt's
   // tokens), so that a call skips making the primitive descriptor (a few microseconds in float32,
-  // ~20 with int8's per-channel scales). Bounded: past kMaxCachedRowCounts, calls make their own.
+  // ~20 with int8's per-channel scales). Bounded: past kMaxCachedRowCounts, calls make their own,
+  // whose kernels oneDNN's primitive cache still keeps (generating one takes ~0.3 ms).
   struct ForRows {
     dnnl::matmul::primitive_desc pd;
     dnnl::matmul primitive;
@@ -56,7 +56,7 @@ struct LinearWeights::Impl {
   // Until packed: the weights' rows in HF's [out, in] row-major layout, in blocks stacked by
   // output rows (one block, or e.g. q, k and v).
   std::vector<std::span<const float>> sources;
-  // Set while `source` is the caller's memory: keeps it alive.
+  // Set while `sources` (or weights used in place) are the caller's memory: keeps it alive.
   std::shared_ptr<const void> weight_owner;
   std::function<void()> on_packed;  // called once `sources` have been packed
   memory bias;                      // [1, out], or empty
