@@ -2,9 +2,10 @@
 # Load test of `zeroshot serve` (docs/SERVING.md), every number from this run:
 #   1. the tiny fixture model, 64 keep-alive clients for DURATION s: errors, p50/p99, images/s;
 #   2. a full-size random ViT-B/32 (bench/make_random_clip, generated once): the batch CLI's
-#      images/s over BASELINE_IMAGES images (the in-run baseline), then the server with dynamic
-#      batching (--max-batch 8) and with --max-batch 1, 16 clients for DURATION s each; prints
-#      server/CLI and batched/unbatched ratios.
+#      images/s over BASELINE_IMAGES images (the in-run baseline, run before and after the server
+#      runs; the faster counts), the server with dynamic batching (--max-batch 8) and with
+#      --max-batch 1, 16 clients for DURATION s each; prints server/CLI and batched/unbatched
+#      ratios.
 # Usage: bench/serve_bench.sh [--smoke] ZEROSHOT_CLI SERVE_LOAD MAKE_RANDOM_CLIP
 #   --smoke: seconds, for CI: the tiny model, 8 clients for 3 s, then a mixed good/bad run; fails
 #   on any error.
@@ -75,11 +76,16 @@ for i in $(seq 0 $((count - 1))); do
 done
 label_flags=()
 for l in "${labels[@]}"; do label_flags+=(-l "$l"); done
+# The batch CLI's images/s over the same images (model load included: tens of ms).
+cli_images_per_s() {
+  local start
+  start=$(date +%s.%N)
+  "$cli" classify --repo "$model" "${label_flags[@]}" --batch 8 -q "$work/images" >"$work/cli.jsonl"
+  awk -v n="$count" -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {print n / (e - s)}'
+}
 echo "== 2. ViT-B/32 (random weights): batch CLI over $count images (--batch 8), the baseline"
-start=$(date +%s.%N)
-"$cli" classify --repo "$model" "${label_flags[@]}" --batch 8 -q "$work/images" >"$work/cli.jsonl"
-cli_rate=$(awk -v n="$count" -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {print n / (e - s)}')
-printf '{"cli_images_per_s": %.2f}\n' "$cli_rate"
+cli_before=$(cli_images_per_s)
+printf '{"cli_images_per_s": %.2f}\n' "$cli_before"
 echo "== server, --max-batch 8, 16 clients, ${duration} s"
 start_server --repo "$model" --max-batch 8
 "$load" --port "$port" --clients 16 --seconds "$duration" "${images[@]}" -- "${labels[@]}" | tee "$work/batched.json"
@@ -90,6 +96,10 @@ echo "== server, --max-batch 1, 16 clients, ${duration} s"
 start_server --repo "$model" --max-batch 1
 "$load" --port "$port" --clients 16 --seconds "$duration" "${images[@]}" -- "${labels[@]}" | tee "$work/single.json"
 stop_server
+echo "== batch CLI again (the baseline is the faster of its two runs: load on a shared machine drifts)"
+cli_after=$(cli_images_per_s)
+printf '{"cli_images_per_s": %.2f}\n' "$cli_after"
+cli_rate=$(awk -v a="$cli_before" -v b="$cli_after" 'BEGIN {print (a > b ? a : b)}')
 batched=$(field images_per_s <"$work/batched.json")
 single=$(field images_per_s <"$work/single.json")
 awk -v b="$batched" -v c="$cli_rate" -v s="$single" 'BEGIN {
