@@ -25,8 +25,8 @@ std::string content_type(const httplib::Request& request) {
   return type;
 }
 
-json parse_json(const httplib::Request& request) {
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+json parse_json(const RequestBody& request) {
+  json body = json::parse(request.bytes, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) bad_request("the body is not valid JSON");
   if (!body.is_object()) bad_request("the JSON body must be an object");
   return body;
@@ -105,11 +105,11 @@ void read_form_option(const std::string& name, const std::string& value, Classif
     input.model = value;
 }
 
-ClassifyInput read_images_and_options(const httplib::Request& request) {
+ClassifyInput read_images_and_options(const httplib::Request& request, const RequestBody& raw) {
   ClassifyInput input;
   const std::string type = content_type(request);
   if (type == "application/json") {
-    const json body = parse_json(request);
+    const json body = parse_json(raw);
     read_json_options(body, input);
     if (!body.contains("images") || !body["images"].is_array())
       bad_request("\"images\" must be an array of base64 strings or data URLs");
@@ -117,15 +117,15 @@ ClassifyInput read_images_and_options(const httplib::Request& request) {
     for (const auto& image : body["images"])
       input.images.push_back(image_from_text(image, index++));
   } else if (type == "multipart/form-data") {
-    for (const auto& [name, part] : request.files) {
+    for (const auto& [name, content] : raw.parts) {
       if (name == "image")
-        input.images.push_back({part.content, std::nullopt});
+        input.images.push_back({content, std::nullopt});
       else
-        read_form_option(name, part.content, input);
+        read_form_option(name, content, input);
     }
   } else if (has_prefix(type, "image/")) {
     for (const auto& [name, value] : request.params) read_form_option(name, value, input);
-    input.images.push_back({request.body, std::nullopt});
+    input.images.push_back({raw.bytes, std::nullopt});
   } else {
     throw HttpError(415, "unsupported_media_type",
                     "Content-Type must be application/json, multipart/form-data or image/*, got '" +
@@ -144,8 +144,51 @@ void check_count(std::size_t count, std::size_t limit, const char* what) {
 
 }  // namespace
 
-ClassifyInput read_classify_input(const httplib::Request& request, const ServeOptions& limits) {
-  ClassifyInput input = read_images_and_options(request);
+RequestBody read_body(const httplib::Request& request, const httplib::ContentReader& reader,
+                      std::size_t max_bytes) {
+  RequestBody body;
+  std::size_t total = 0;
+  bool too_large = false;
+  const auto take = [&](std::string& into, const char* data, std::size_t size) {
+    total += size;
+    if (total > max_bytes) {
+      too_large = true;
+      return false;
+    }
+    into.append(data, size);
+    return true;
+  };
+  bool complete = false;
+  if (request.is_multipart_form_data()) {
+    complete = reader(
+        [&](const httplib::MultipartFormData& part) {
+          body.parts.emplace_back(part.name, std::string());
+          return true;
+        },
+        [&](const char* data, std::size_t size) {
+          return take(body.parts.back().second, data, size);
+        });
+  } else {
+    complete =
+        reader([&](const char* data, std::size_t size) { return take(body.bytes, data, size); });
+  }
+  // cpp-httplib refuses a Content-Length over its limit (the same) before reading any of it.
+  const std::string length = request.get_header_value("Content-Length");
+  std::uint64_t declared = 0;
+  const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), declared);
+  const bool declared_too_large = !length.empty() && (ec != std::errc() || declared > max_bytes);
+  if (too_large || declared_too_large) {
+    throw HttpError(
+        413, "payload_too_large",
+        "the body is larger than the server's limit of " + std::to_string(max_bytes) + " bytes");
+  }
+  if (!complete) bad_request("the body could not be read (a broken transfer or chunk encoding)");
+  return body;
+}
+
+ClassifyInput read_classify_input(const httplib::Request& request, const RequestBody& body,
+                                  const ServeOptions& limits) {
+  ClassifyInput input = read_images_and_options(request, body);
   if (input.images.empty()) bad_request("no image given");
   if (input.labels.empty()) bad_request("no labels given");
   check_count(input.images.size(), limits.max_images, "images");
@@ -153,17 +196,18 @@ ClassifyInput read_classify_input(const httplib::Request& request, const ServeOp
   return input;
 }
 
-ClassifyInput read_similarity_input(const httplib::Request& request) {
-  ClassifyInput input = read_images_and_options(request);
+ClassifyInput read_similarity_input(const httplib::Request& request, const RequestBody& body) {
+  ClassifyInput input = read_images_and_options(request, body);
   if (input.images.size() != 2)
     bad_request("similarity takes exactly two images, got " + std::to_string(input.images.size()));
   return input;
 }
 
-EmbeddingsInput read_embeddings_input(const httplib::Request& request, const ServeOptions& limits) {
+EmbeddingsInput read_embeddings_input(const httplib::Request& request, const RequestBody& raw,
+                                      const ServeOptions& limits) {
   if (content_type(request) != "application/json")
     throw HttpError(415, "unsupported_media_type", "Content-Type must be application/json");
-  const json body = parse_json(request);
+  const json body = parse_json(raw);
   EmbeddingsInput input;
   if (body.contains("model")) {
     if (!body["model"].is_string()) bad_request("\"model\" must be a string");

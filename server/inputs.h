@@ -16,6 +16,18 @@
 
 namespace zeroshot::server {
 
+// A request's body, read under the size limit (read_body): its bytes, or for multipart/form-data
+// its parts as (name, content), in order.
+struct RequestBody {
+  std::string bytes;
+  std::vector<std::pair<std::string, std::string>> parts;
+};
+
+// Reads the body through cpp-httplib's content reader, so that the limit holds for chunked
+// bodies too (its own limit checks Content-Length only). Throws HttpError 413 past `max_bytes`.
+RequestBody read_body(const httplib::Request& request, const httplib::ContentReader& reader,
+                      std::size_t max_bytes);
+
 // One image slot: its bytes, or the per-item error that replaces its result.
 struct ImageInput {
   std::string bytes;
@@ -31,10 +43,11 @@ struct ClassifyInput {
 };
 
 // POST /v1/classify and /v1/label. Checks the counts against the limits (422).
-ClassifyInput read_classify_input(const httplib::Request& request, const ServeOptions& limits);
+ClassifyInput read_classify_input(const httplib::Request& request, const RequestBody& body,
+                                  const ServeOptions& limits);
 
 // POST /v1/similarity: exactly two images.
-ClassifyInput read_similarity_input(const httplib::Request& request);
+ClassifyInput read_similarity_input(const httplib::Request& request, const RequestBody& body);
 
 // One /v1/embeddings input: a text, or an image (bytes or per-item error).
 struct EmbeddingInput {
@@ -45,6 +58,7 @@ struct EmbeddingsInput {
   std::string model;
   std::vector<EmbeddingInput> inputs;
 };
-EmbeddingsInput read_embeddings_input(const httplib::Request& request, const ServeOptions& limits);
+EmbeddingsInput read_embeddings_input(const httplib::Request& request, const RequestBody& body,
+                                      const ServeOptions& limits);
 
 }  // namespace zeroshot::server

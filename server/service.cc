@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -51,11 +52,15 @@ void guarded(httplib::Response& response, Route&& route) {
   } catch (const HttpError& e) {
     if (e.retry_after_s() > 0)
       response.set_header("Retry-After", std::to_string(e.retry_after_s()));
+    // The rest of an over-long body is never read: the connection cannot carry another request.
+    if (e.status() == 413) response.set_header("Connection", "close");
     send_error(response, e.status(), e.code(), e.what());
   } catch (const Error& e) {
     send_json(response, status_of(e), {{"error", error_object(e)}});
   } catch (const std::exception& e) {
     send_error(response, 500, "internal", e.what());
+  } catch (...) {
+    send_error(response, 500, "internal", "an exception that is not a std::exception");
   }
 }
 
@@ -187,10 +192,11 @@ const Service::Served& Service::served(const std::string& repo) const {
                   "model '" + repo + "' is not served here; GET /v1/models lists the models");
 }
 
-void Service::classify(const httplib::Request& request, httplib::Response& response,
-                       bool best_only) {
+void Service::classify(const httplib::Request& request, const httplib::ContentReader& reader,
+                       httplib::Response& response, bool best_only) {
   const auto deadline = t_context.start + std::chrono::milliseconds(options_.timeout_ms);
-  const ClassifyInput input = read_classify_input(request, options_);
+  const ClassifyInput input =
+      read_classify_input(request, read_body(request, reader, options_.max_body_bytes), options_);
   const Served& s = served(input.model);
   // The labels first, before any image work: a bad label or template fails the request, and their
   // embeddings land in the text cache for the scoring below (a zero image embedding's scores
@@ -222,9 +228,11 @@ void Service::classify(const httplib::Request& request, httplib::Response& respo
   send_json(response, 200, {{"model", s.repo}, {"results", std::move(results)}});
 }
 
-void Service::similarity(const httplib::Request& request, httplib::Response& response) {
+void Service::similarity(const httplib::Request& request, const httplib::ContentReader& reader,
+                         httplib::Response& response) {
   const auto deadline = t_context.start + std::chrono::milliseconds(options_.timeout_ms);
-  const ClassifyInput input = read_similarity_input(request);
+  const ClassifyInput input =
+      read_similarity_input(request, read_body(request, reader, options_.max_body_bytes));
   const Served& s = served(input.model);
   const Slots slots = embed_slots(input.images, decode_pool_, *s.batcher,
                                   client_gone_probe(request), deadline, options_.timeout_ms);
@@ -244,9 +252,11 @@ void Service::similarity(const httplib::Request& request, httplib::Response& res
   send_json(response, 200, {{"model", s.repo}, {"similarity", std::clamp(dot, -1.0f, 1.0f)}});
 }
 
-void Service::embeddings(const httplib::Request& request, httplib::Response& response) {
+void Service::embeddings(const httplib::Request& request, const httplib::ContentReader& reader,
+                         httplib::Response& response) {
   const auto deadline = t_context.start + std::chrono::milliseconds(options_.timeout_ms);
-  const EmbeddingsInput input = read_embeddings_input(request, options_);
+  const EmbeddingsInput input =
+      read_embeddings_input(request, read_body(request, reader, options_.max_body_bytes), options_);
   const Served& s = served(input.model);
   std::vector<std::string> texts;
   std::vector<ImageInput> images;
@@ -308,7 +318,6 @@ void Service::install(httplib::Server& http) {
     const bool open = request.path == "/" || request.path.rfind("/health/", 0) == 0;
     if (open || api_key_.empty() || authorized(request.get_header_value("Authorization"), api_key_))
       return httplib::Server::HandlerResponse::Unhandled;
-    metrics_.rejected("unauthorized");
     response.set_header("WWW-Authenticate", "Bearer");
     send_error(response, 401, "unauthorized",
                "missing or wrong API key: send the header 'Authorization: Bearer <key>'");
@@ -325,7 +334,6 @@ void Service::install(httplib::Server& http) {
                        "no route " + request.method + " " + request.path);
             break;
           case 413:
-            metrics_.rejected("payload_too_large");
             send_error(response, 413, "payload_too_large",
                        "the body is larger than the server's limit of " +
                            std::to_string(options_.max_body_bytes) + " bytes");
@@ -340,9 +348,13 @@ void Service::install(httplib::Server& http) {
     const double seconds = std::chrono::duration<double>(Clock::now() - t_context.start).count();
     const std::string route = kRoutes.count(request.path) ? request.path : "other";
     metrics_.request(route, response.status, seconds);
-    if (response.status == 429) metrics_.rejected("queue_full");
-    if (response.status == 504) metrics_.rejected("timeout");
-    if (response.status == 503) metrics_.rejected("not_ready");
+    // Refusals of API requests by reason (a health check's 503 is no refusal).
+    static const std::map<int, std::string> kReasons = {
+        {401, "unauthorized"}, {413, "payload_too_large"}, {422, "limit_exceeded"},
+        {429, "queue_full"},   {503, "not_ready"},         {504, "timeout"}};
+    if (const auto reason = kReasons.find(response.status);
+        reason != kReasons.end() && request.path.rfind("/v1/", 0) == 0)
+      metrics_.rejected(reason->second);
     json line = {{"time", utc_now()},
                  {"method", request.method},
                  {"route", route},
@@ -378,17 +390,23 @@ void Service::install(httplib::Server& http) {
   http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& response) {
     guarded(response, [&] { models(response); });
   });
-  http.Post("/v1/classify", [this](const httplib::Request& request, httplib::Response& response) {
-    guarded(response, [&] { classify(request, response, /*best_only=*/false); });
+  // Bodies are read by the routes themselves (read_body), under --max-body-bytes.
+  using Reader = httplib::ContentReader;
+  http.Post("/v1/classify", [this](const httplib::Request& request, httplib::Response& response,
+                                   const Reader& reader) {
+    guarded(response, [&] { classify(request, reader, response, /*best_only=*/false); });
   });
-  http.Post("/v1/label", [this](const httplib::Request& request, httplib::Response& response) {
-    guarded(response, [&] { classify(request, response, /*best_only=*/true); });
+  http.Post("/v1/label", [this](const httplib::Request& request, httplib::Response& response,
+                                const Reader& reader) {
+    guarded(response, [&] { classify(request, reader, response, /*best_only=*/true); });
   });
-  http.Post("/v1/similarity", [this](const httplib::Request& request, httplib::Response& response) {
-    guarded(response, [&] { similarity(request, response); });
+  http.Post("/v1/similarity", [this](const httplib::Request& request, httplib::Response& response,
+                                     const Reader& reader) {
+    guarded(response, [&] { similarity(request, reader, response); });
   });
-  http.Post("/v1/embeddings", [this](const httplib::Request& request, httplib::Response& response) {
-    guarded(response, [&] { embeddings(request, response); });
+  http.Post("/v1/embeddings", [this](const httplib::Request& request, httplib::Response& response,
+                                     const Reader& reader) {
+    guarded(response, [&] { embeddings(request, reader, response); });
   });
 }
 

@@ -37,9 +37,12 @@ class Service {
     std::unique_ptr<Batcher> batcher;
   };
   const Served& served(const std::string& repo) const;
-  void classify(const httplib::Request& request, httplib::Response& response, bool best_only);
-  void similarity(const httplib::Request& request, httplib::Response& response);
-  void embeddings(const httplib::Request& request, httplib::Response& response);
+  void classify(const httplib::Request& request, const httplib::ContentReader& reader,
+                httplib::Response& response, bool best_only);
+  void similarity(const httplib::Request& request, const httplib::ContentReader& reader,
+                  httplib::Response& response);
+  void embeddings(const httplib::Request& request, const httplib::ContentReader& reader,
+                  httplib::Response& response);
   void models(httplib::Response& response) const;
 
   ServeOptions options_;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <regex>
@@ -86,6 +87,17 @@ void expect_error(const httplib::Result& r, int status, const std::string& code)
   ASSERT_TRUE(body.contains("error")) << r->body;
   EXPECT_EQ(body["error"]["code"], code) << r->body;
   EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
+}
+
+// A TCP connection to the server on 127.0.0.1, for requests the HTTP client will not send.
+int connect_loopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  return fd;
 }
 
 class ServeTest : public ::testing::Test {
@@ -323,6 +335,24 @@ TEST(ServeLimits, BodySizeQueueAndTimeout) {
   const std::string big = read_file(kImages + "large_1600x1200_q90.jpg");
   ASSERT_GT(big.size(), 200000u);
   expect_error(c.Post("/v1/classify?label=a", big, "image/jpeg"), 413, "payload_too_large");
+  // A chunked body has no Content-Length to refuse up front: it stops at the limit while read.
+  const int fd = connect_loopback(server.port());
+  const std::string head =
+      "POST /v1/classify?label=a HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  ::send(fd, head.data(), head.size(), 0);
+  const std::string chunk(100000, 'x');
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  for (int i = 0; i < 4; ++i) {
+    ::send(fd, size_line, std::strlen(size_line), MSG_NOSIGNAL);
+    ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    ::send(fd, "\r\n", 2, MSG_NOSIGNAL);
+  }
+  char reply[256] = {};
+  ASSERT_GT(::recv(fd, reply, sizeof reply - 1, 0), 0);
+  ::close(fd);
+  EXPECT_EQ(std::string(reply).rfind("HTTP/1.1 413", 0), 0u) << reply;
   const std::string small = base64(read_file(kImages + "small_100x80.png"));
   const json three = {{"images", {small, small, small}}, {"labels", {"a"}}};
   auto r = c.Post("/v1/classify", three.dump(), "application/json");
@@ -332,7 +362,13 @@ TEST(ServeLimits, BodySizeQueueAndTimeout) {
   const json slow = {{"images", {base64(read_file(kImages + "scene_640x480_q92.jpg"))}},
                      {"labels", {"a"}}};
   expect_error(c.Post("/v1/classify", slow.dump(), "application/json"), 504, "timeout");
-  const std::string metrics = c.Get("/metrics")->body;
+  // Requests are counted when their response has been written: the last may lag a little.
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = c.Get("/metrics")->body;
+    if (metrics.find("reason=\"timeout\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   for (const char* reason : {"payload_too_large", "queue_full", "timeout"}) {
     EXPECT_NE(metrics.find("zeroshot_rejected_total{reason=\"" + std::string(reason) + "\"}"),
               std::string::npos)
@@ -420,12 +456,7 @@ TEST(ServeShutdown, AClientThatLeftIsDroppedBeforeItsModelPass) {
       "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: "
       "application/json\r\nContent-Length: " +
       std::to_string(payload.size()) + "\r\n\r\n" + payload;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = connect_loopback(server.port());
   ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // queued, waiting for company
   ::close(fd);
