@@ -38,44 +38,23 @@ void add_serve_command(CLI::App& app) {
                    "How long the first queued image waits for others to join its batch")
       ->check(CLI::Range(0, 10'000))
       ->capture_default_str();
-  command
-      ->add_option("--max-body-bytes", options->max_body_bytes,
-                   "Largest request body (larger: 413)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command
-      ->add_option("--max-pixels", options->max_pixels,
-                   "Largest image, in pixels declared by its header (larger: an image_too_large "
-                   "error in its result slot)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command->add_option("--max-images", options->max_images, "Images per request (more: 422)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command->add_option("--max-labels", options->max_labels, "Labels per request (more: 422)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command
-      ->add_option("--max-inputs", options->max_inputs,
-                   "/v1/embeddings inputs per request (more: 422)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command
-      ->add_option("--max-queue", options->max_queue,
-                   "Images waiting to be decoded, and for the model (more: 429 with Retry-After)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command->add_option("--timeout-ms", options->timeout_ms, "Per-request time limit (over: 504)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command->add_option("--decode-threads", options->decode_threads, "Images decoded at once")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command
-      ->add_option("--http-threads", options->http_threads,
-                   "Connections served at once (each keep-alive client holds one)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  // The limits: positive numbers, their defaults shown in --help.
+  const auto limit = [command](const char* name, auto& value, const char* help) {
+    command->add_option(name, value, help)->check(CLI::PositiveNumber)->capture_default_str();
+  };
+  limit("--max-body-bytes", options->max_body_bytes, "Largest request body (larger: 413)");
+  limit("--max-pixels", options->max_pixels,
+        "Largest image, in pixels declared by its header (larger: an image_too_large error in "
+        "its result slot)");
+  limit("--max-images", options->max_images, "Images per request (more: 422)");
+  limit("--max-labels", options->max_labels, "Labels per request (more: 422)");
+  limit("--max-inputs", options->max_inputs, "/v1/embeddings inputs per request (more: 422)");
+  limit("--max-queue", options->max_queue,
+        "Images waiting to be decoded, and for the model (more: 429 with Retry-After)");
+  limit("--timeout-ms", options->timeout_ms, "Per-request time limit (over: 504)");
+  limit("--decode-threads", options->decode_threads, "Images decoded at once");
+  limit("--http-threads", options->http_threads,
+        "Connections served at once (each keep-alive client holds one)");
   command->footer(R"zs(Examples:
   zeroshot serve                                   # openai/clip-vit-base-patch32 on 127.0.0.1:8080
   zeroshot serve --repo ./my-clip --host 0.0.0.0 --port 9000 --api-key-file key.txt

@@ -120,22 +120,23 @@ std::string Metrics::prometheus(const std::vector<ModelGauges>& models, bool rea
     out += "zeroshot_rejected_total{reason=\"" + escape_label(reason) + "\"} " +
            std::to_string(count) + "\n";
   }
-  header(out, "zeroshot_queue_depth", "gauge", "Images waiting for a model pass");
-  for (const auto& m : models)
-    out += "zeroshot_queue_depth{model=\"" + escape_label(m.repo) + "\"} " +
-           std::to_string(m.queue_depth) + "\n";
-  header(out, "zeroshot_text_cache_hits_total", "counter", "Text embedding cache hits");
-  for (const auto& m : models)
-    out += "zeroshot_text_cache_hits_total{model=\"" + escape_label(m.repo) + "\"} " +
-           std::to_string(m.text_cache_hits) + "\n";
-  header(out, "zeroshot_text_cache_misses_total", "counter", "Text embedding cache misses");
-  for (const auto& m : models)
-    out += "zeroshot_text_cache_misses_total{model=\"" + escape_label(m.repo) + "\"} " +
-           std::to_string(m.text_cache_misses) + "\n";
-  header(out, "zeroshot_text_cache_entries", "gauge", "Text embeddings held in the cache");
-  for (const auto& m : models)
-    out += "zeroshot_text_cache_entries{model=\"" + escape_label(m.repo) + "\"} " +
-           std::to_string(m.text_cache_entries) + "\n";
+  // One sample per model of each gauge or counter the models report.
+  const auto per_model = [&](const char* name, const char* type, const char* help,
+                             std::uint64_t ModelGauges::*value) {
+    header(out, name, type, help);
+    for (const auto& m : models) {
+      out += std::string(name) + "{model=\"" + escape_label(m.repo) + "\"} " +
+             std::to_string(m.*value) + "\n";
+    }
+  };
+  per_model("zeroshot_queue_depth", "gauge", "Images waiting for a model pass",
+            &ModelGauges::queue_depth);
+  per_model("zeroshot_text_cache_hits_total", "counter", "Text embedding cache hits",
+            &ModelGauges::text_cache_hits);
+  per_model("zeroshot_text_cache_misses_total", "counter", "Text embedding cache misses",
+            &ModelGauges::text_cache_misses);
+  per_model("zeroshot_text_cache_entries", "gauge", "Text embeddings held in the cache",
+            &ModelGauges::text_cache_entries);
   return out;
 }
 

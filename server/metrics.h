@@ -27,10 +27,10 @@ class Histogram {
 // What a model contributes at scrape time (read from its batcher and the library).
 struct ModelGauges {
   std::string repo;
-  std::size_t queue_depth = 0;
+  std::uint64_t queue_depth = 0;
   std::uint64_t text_cache_hits = 0;
   std::uint64_t text_cache_misses = 0;
-  std::size_t text_cache_entries = 0;
+  std::uint64_t text_cache_entries = 0;
 };
 
 class Metrics {

@@ -3,6 +3,7 @@
 // accepted is answered (its queued images still run), and serve() returns 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,12 @@ int serve(const ServeOptions& options) {
   httplib::Server http;
   const std::size_t threads = options.http_threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second server on
+  // the same port would start without an error and take a share of its connections.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http.set_payload_max_length(options.max_body_bytes);
   // Keep-alive connections serve any number of requests (the default closes after 5).
   http.set_keep_alive_max_count(1'000'000);

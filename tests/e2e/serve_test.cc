@@ -28,13 +28,6 @@ const std::vector<std::string> kFixtures = {"scene_640x480_q92.jpg", "small_100x
                                             "exif_orientation6_320x240.jpg", "scene_150x110.bmp"};
 const std::vector<std::string> kLabels = {"a dog", "a cat", "a red car", "a tree"};
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // RFC 4648 base64 (standard alphabet, padded), written here independently of the server's decoder.
 std::string base64(const std::string& bytes) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -120,7 +113,7 @@ ServeProcess* ServeTest::server_ = nullptr;
 
 TEST_F(ServeTest, ClassifyJsonMatchesTheLibraryForEveryFixture) {
   json body = {{"labels", kLabels}, {"images", json::array()}};
-  for (const auto& name : kFixtures) body["images"].push_back(base64(read_file(kImages + name)));
+  for (const auto& name : kFixtures) body["images"].push_back(base64(read_binary(kImages + name)));
   auto r = server_->client().Post("/v1/classify", body.dump(), "application/json");
   const json out = parse(r);
   ASSERT_EQ(r->status, 200) << r->body;
@@ -135,7 +128,7 @@ TEST_F(ServeTest, ClassifyJsonMatchesTheLibraryForEveryFixture) {
 
 TEST_F(ServeTest, DataUrlsTemplatesTopKAndRaw) {
   const std::string image = kImages + "scene_640x480_q92.jpg";
-  const json body = {{"images", {"data:image/jpeg;base64," + base64(read_file(image))}},
+  const json body = {{"images", {"data:image/jpeg;base64," + base64(read_binary(image))}},
                      {"labels", kLabels},
                      {"template", nullptr},
                      {"top_k", 2},
@@ -146,7 +139,7 @@ TEST_F(ServeTest, DataUrlsTemplatesTopKAndRaw) {
                 model_->classify(Image::from_file(image), kLabels,
                                  {.prompt_template = std::nullopt, .top_k = 2}),
                 /*raw=*/true);
-  const json custom = {{"images", {base64(read_file(image))}},
+  const json custom = {{"images", {base64(read_binary(image))}},
                        {"labels", kLabels},
                        {"template", "a blurry photo of {label}"}};
   r = server_->client().Post("/v1/classify", custom.dump(), "application/json");
@@ -159,8 +152,8 @@ TEST_F(ServeTest, DataUrlsTemplatesTopKAndRaw) {
 TEST_F(ServeTest, ClassifyMultipartAndRawBodyMatchTheLibrary) {
   const std::string a = kImages + "small_100x80.png";
   const std::string b = kImages + "scene_180x140.tiff";
-  httplib::MultipartFormDataItems items = {{"image", read_file(a), "a.png", "image/png"},
-                                           {"image", read_file(b), "b.tiff", "image/tiff"},
+  httplib::MultipartFormDataItems items = {{"image", read_binary(a), "a.png", "image/png"},
+                                           {"image", read_binary(b), "b.tiff", "image/tiff"},
                                            {"label", "a dog", "", ""},
                                            {"label", "a cat", "", ""},
                                            {"template", "art of {label}", "", ""},
@@ -173,7 +166,7 @@ TEST_F(ServeTest, ClassifyMultipartAndRawBodyMatchTheLibrary) {
   expect_scores(out["results"][0], model_->classify(Image::from_file(a), labels, options));
   expect_scores(out["results"][1], model_->classify(Image::from_file(b), labels, options));
 
-  r = server_->client().Post("/v1/classify?label=a%20dog&label=a%20cat&raw=true", read_file(a),
+  r = server_->client().Post("/v1/classify?label=a%20dog&label=a%20cat&raw=true", read_binary(a),
                              "image/png");
   ASSERT_EQ(r->status, 200) << r->body;
   expect_scores(parse(r)["results"][0], model_->classify(Image::from_file(a), labels), true);
@@ -181,8 +174,8 @@ TEST_F(ServeTest, ClassifyMultipartAndRawBodyMatchTheLibrary) {
 
 TEST_F(ServeTest, LabelGivesTheBestLabelPerImage) {
   const json body = {{"images",
-                      {base64(read_file(kImages + "scene_640x480.png")),
-                       base64(read_file(kImages + "palette_P_256x256.png"))}},
+                      {base64(read_binary(kImages + "scene_640x480.png")),
+                       base64(read_binary(kImages + "palette_P_256x256.png"))}},
                      {"labels", kLabels}};
   auto r = server_->client().Post("/v1/label", body.dump(), "application/json");
   ASSERT_EQ(r->status, 200) << r->body;
@@ -194,8 +187,8 @@ TEST_F(ServeTest, LabelGivesTheBestLabelPerImage) {
 }
 
 TEST_F(ServeTest, PerItemErrorsKeepTheirSlots) {
-  const std::string good = base64(read_file(kImages + "small_100x80.png"));
-  const std::string bomb = base64(read_file(kImages + "large_1600x1200_q90.jpg"));  // > 1 MP
+  const std::string good = base64(read_binary(kImages + "small_100x80.png"));
+  const std::string bomb = base64(read_binary(kImages + "large_1600x1200_q90.jpg"));  // > 1 MP
   const json body = {
       {"images", {"not base64!", good, base64("plain text, not an image"), bomb, 42, good}},
       {"labels", kLabels}};
@@ -216,19 +209,19 @@ TEST_F(ServeTest, SimilarityMatchesTheLibrary) {
   const std::string a = kImages + "scene_640x480.png";
   const std::string b = kImages + "scene_640x480_lossy.webp";
   const float expected = model_->similarity(Image::from_file(a), Image::from_file(b));
-  const json body = {{"images", {base64(read_file(a)), base64(read_file(b))}}};
+  const json body = {{"images", {base64(read_binary(a)), base64(read_binary(b))}}};
   auto r = server_->client().Post("/v1/similarity", body.dump(), "application/json");
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_NEAR(parse(r)["similarity"].get<double>(), expected, 1e-6);
-  httplib::MultipartFormDataItems items = {{"image", read_file(a), "a.png", "image/png"},
-                                           {"image", read_file(b), "b.webp", "image/webp"}};
+  httplib::MultipartFormDataItems items = {{"image", read_binary(a), "a.png", "image/png"},
+                                           {"image", read_binary(b), "b.webp", "image/webp"}};
   r = server_->client().Post("/v1/similarity", items);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_NEAR(parse(r)["similarity"].get<double>(), expected, 1e-6);
-  const json one = {{"images", {base64(read_file(a))}}};
+  const json one = {{"images", {base64(read_binary(a))}}};
   expect_error(server_->client().Post("/v1/similarity", one.dump(), "application/json"), 400,
                "bad_request");
-  const json broken = {{"images", {base64(read_file(a)), base64("nope")}}};
+  const json broken = {{"images", {base64(read_binary(a)), base64("nope")}}};
   expect_error(server_->client().Post("/v1/similarity", broken.dump(), "application/json"), 400,
                "image_decode");
 }
@@ -236,7 +229,7 @@ TEST_F(ServeTest, SimilarityMatchesTheLibrary) {
 TEST_F(ServeTest, EmbeddingsMatchTheLibrary) {
   const std::string image = kImages + "odd_225x301.png";
   const json body = {{"model", kModel},
-                     {"input", {"a photo of a dog", {{"image", base64(read_file(image))}}, ""}}};
+                     {"input", {"a photo of a dog", {{"image", base64(read_binary(image))}}, ""}}};
   auto r = server_->client().Post("/v1/embeddings", body.dump(), "application/json");
   ASSERT_EQ(r->status, 200) << r->body;
   const json out = parse(r);
@@ -271,7 +264,7 @@ TEST_F(ServeTest, ModelsHealthAndMetrics) {
   EXPECT_EQ(server_->client().Get("/health/live")->status, 200);
   EXPECT_EQ(server_->client().Get("/health/ready")->status, 200);
   expect_error(server_->client().Get("/no/such/route"), 404, "not_found");
-  const json body = {{"images", {base64(read_file(kImages + "small_100x80.png"))}},
+  const json body = {{"images", {base64(read_binary(kImages + "small_100x80.png"))}},
                      {"labels", {"metrics label"}}};
   ASSERT_EQ(server_->client().Post("/v1/classify", body.dump(), "application/json")->status, 200);
   ASSERT_EQ(server_->client().Post("/v1/classify", body.dump(), "application/json")->status, 200);
@@ -301,7 +294,7 @@ TEST_F(ServeTest, ModelsHealthAndMetrics) {
 
 TEST_F(ServeTest, EveryLimitHasItsStatus) {
   auto c = server_->client();
-  const std::string image = base64(read_file(kImages + "small_100x80.png"));
+  const std::string image = base64(read_binary(kImages + "small_100x80.png"));
   json too_many_images = {{"images", json::array()}, {"labels", {"a"}}};
   for (int i = 0; i < 9; ++i) too_many_images["images"].push_back(image);
   expect_error(c.Post("/v1/classify", too_many_images.dump(), "application/json"), 422,
@@ -322,9 +315,9 @@ TEST_F(ServeTest, EveryLimitHasItsStatus) {
   const json bad_utf8 = {{"images", {image}}, {"labels", {"ok"}}, {"top_k", -1}};
   expect_error(c.Post("/v1/classify", bad_utf8.dump(), "application/json"), 400,
                "invalid_argument");
-  expect_error(
-      c.Post("/v1/classify?label=a&top_k=x", read_file(kImages + "small_100x80.png"), "image/png"),
-      400, "bad_request");
+  expect_error(c.Post("/v1/classify?label=a&top_k=x", read_binary(kImages + "small_100x80.png"),
+                      "image/png"),
+               400, "bad_request");
 }
 
 TEST(ServeLimits, BodySizeQueueAndTimeout) {
@@ -332,7 +325,7 @@ TEST(ServeLimits, BodySizeQueueAndTimeout) {
                        "--timeout-ms", "1", "--max-delay-ms", "0"});
   ASSERT_TRUE(server.wait_ready()) << server.log();
   auto c = server.client();
-  const std::string big = read_file(kImages + "large_1600x1200_q90.jpg");
+  const std::string big = read_binary(kImages + "large_1600x1200_q90.jpg");
   ASSERT_GT(big.size(), 200000u);
   expect_error(c.Post("/v1/classify?label=a", big, "image/jpeg"), 413, "payload_too_large");
   // A chunked body has no Content-Length to refuse up front: it stops at the limit while read.
@@ -353,13 +346,13 @@ TEST(ServeLimits, BodySizeQueueAndTimeout) {
   ASSERT_GT(::recv(fd, reply, sizeof reply - 1, 0), 0);
   ::close(fd);
   EXPECT_EQ(std::string(reply).rfind("HTTP/1.1 413", 0), 0u) << reply;
-  const std::string small = base64(read_file(kImages + "small_100x80.png"));
+  const std::string small = base64(read_binary(kImages + "small_100x80.png"));
   const json three = {{"images", {small, small, small}}, {"labels", {"a"}}};
   auto r = c.Post("/v1/classify", three.dump(), "application/json");
   expect_error(r, 429, "queue_full");
   EXPECT_EQ(r->get_header_value("Retry-After"), "1");
   // 1 ms cannot hold a decode of a 640x480 JPEG and a model pass.
-  const json slow = {{"images", {base64(read_file(kImages + "scene_640x480_q92.jpg"))}},
+  const json slow = {{"images", {base64(read_binary(kImages + "scene_640x480_q92.jpg"))}},
                      {"labels", {"a"}}};
   expect_error(c.Post("/v1/classify", slow.dump(), "application/json"), 504, "timeout");
   // Requests are counted when their response has been written: the last may lag a little.
@@ -396,7 +389,7 @@ TEST(ServeAuth, BearerKeyOnEveryRouteButHealth) {
   expect_error(c.Get("/v1/models", prefix), 401, "unauthorized");
   httplib::Headers right = {{"Authorization", "Bearer " + key}};
   EXPECT_EQ(c.Get("/v1/models", right)->status, 200);
-  const json body = {{"images", {base64(read_file(kImages + "small_100x80.png"))}},
+  const json body = {{"images", {base64(read_binary(kImages + "small_100x80.png"))}},
                      {"labels", {"a"}}};
   expect_error(c.Post("/v1/classify", body.dump(), "application/json"), 401, "unauthorized");
   EXPECT_EQ(c.Post("/v1/classify", right, body.dump(), "application/json")->status, 200);
@@ -414,7 +407,7 @@ TEST(ServeReady, NotReadyUntilLoadedThen200) {
   auto c = server.client();
   auto first = c.Get("/health/ready");
   expect_error(first, 503, "not_ready");
-  const json body = {{"images", {base64(read_file(kImages + "small_100x80.png"))}},
+  const json body = {{"images", {base64(read_binary(kImages + "small_100x80.png"))}},
                      {"labels", {"a"}}};
   expect_error(c.Post("/v1/classify", body.dump(), "application/json"), 503, "not_ready");
   EXPECT_EQ(c.Get("/health/live")->status, 200);
@@ -427,7 +420,7 @@ TEST(ServeShutdown, SigtermAnswersEveryAcceptedRequestThenExits0) {
   // Batches wait up to 1.5 s for company, so the requests are still queued at SIGTERM.
   ServeProcess server({"--repo", kModel, "--max-batch", "64", "--max-delay-ms", "1500"});
   ASSERT_TRUE(server.wait_ready()) << server.log();
-  const json body = {{"images", {base64(read_file(kImages + "small_100x80.png"))}},
+  const json body = {{"images", {base64(read_binary(kImages + "small_100x80.png"))}},
                      {"labels", {"a dog", "a cat"}}};
   std::vector<std::future<int>> statuses;
   for (int i = 0; i < 6; ++i) {
@@ -449,7 +442,7 @@ TEST(ServeShutdown, SigtermAnswersEveryAcceptedRequestThenExits0) {
 TEST(ServeShutdown, AClientThatLeftIsDroppedBeforeItsModelPass) {
   ServeProcess server({"--repo", kModel, "--max-batch", "64", "--max-delay-ms", "1000"});
   ASSERT_TRUE(server.wait_ready()) << server.log();
-  const json body = {{"images", {base64(read_file(kImages + "small_100x80.png"))}},
+  const json body = {{"images", {base64(read_binary(kImages + "small_100x80.png"))}},
                      {"labels", {"a dog"}}};
   const std::string payload = body.dump();
   const std::string request =
@@ -479,6 +472,30 @@ TEST(ServePage, TheWebPageIsServedFromTheBinary) {
   // Offline: nothing is loaded from another host.
   EXPECT_EQ(r->body.find("http://"), std::string::npos);
   EXPECT_EQ(r->body.find("https://"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zeroshot::testing
+
+namespace zeroshot::testing {
+namespace {
+
+TEST(ServeCli, BadFlagsAndStartFailuresHaveTheirExitCodes) {
+  EXPECT_EQ(run_cli({"serve", "--port", "70000"}).exit_code, 2);
+  EXPECT_EQ(run_cli({"serve", "--max-batch", "0"}).exit_code, 2);
+  const CliResult key = run_cli({"serve", "--repo", kModel, "--api-key-file", "/nonexistent/key"});
+  EXPECT_EQ(key.exit_code, 1);
+  EXPECT_NE(key.err.find("error (io): --api-key-file: cannot read /nonexistent/key"),
+            std::string::npos)
+      << key.err;
+  ServeProcess server({"--repo", kModel});
+  ASSERT_GT(server.port(), 0) << server.log();
+  const CliResult taken =
+      run_cli({"serve", "--repo", kModel, "--port", std::to_string(server.port())}, 30);
+  EXPECT_EQ(taken.exit_code, 1);
+  EXPECT_NE(taken.err.find("cannot listen on 127.0.0.1:" + std::to_string(server.port())),
+            std::string::npos)
+      << taken.err;
 }
 
 }  // namespace
