@@ -38,6 +38,14 @@ std::vector<std::future<Embedded>> Batcher::submit(std::vector<Image> images,
   return futures;
 }
 
+void Batcher::flush() {
+  {
+    std::lock_guard lock(mutex_);
+    flush_ = true;
+  }
+  changed_.notify_all();
+}
+
 std::size_t Batcher::depth() const {
   std::lock_guard lock(mutex_);
   return queue_.size();
@@ -52,7 +60,7 @@ std::vector<Batcher::Job> Batcher::next_batch() {
     if (queue_.empty()) return {};
     const auto deadline = queue_.front().queued + limits_.max_delay;
     changed_.wait_until(lock, deadline,
-                        [&] { return stop_ || queue_.size() >= limits_.max_batch; });
+                        [&] { return stop_ || flush_ || queue_.size() >= limits_.max_batch; });
     std::vector<Job> batch;
     while (!queue_.empty() && batch.size() < limits_.max_batch) {
       Job job = std::move(queue_.front());

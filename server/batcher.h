@@ -41,6 +41,8 @@ class Batcher {
   std::vector<std::future<Embedded>> submit(std::vector<Image> images,
                                             std::function<bool()> abandoned);
   std::size_t depth() const;
+  // From now on no image waits for company: what is queued runs at once (the server is draining).
+  void flush();
 
  private:
   struct Job {
@@ -59,6 +61,7 @@ class Batcher {
   std::condition_variable changed_;
   std::deque<Job> queue_;
   bool stop_ = false;
+  bool flush_ = false;
   std::uint64_t batches_ = 0;
   std::thread thread_;  // last: started after the members it uses
 };

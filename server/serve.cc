@@ -72,6 +72,7 @@ int serve(const ServeOptions& options) {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     log_event({{"event", "draining"}, {"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    service.drain();
     http.stop();
   });
   // Returns once stopped and every connection's thread has finished its request.

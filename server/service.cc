@@ -180,6 +180,11 @@ void Service::load() {
   }
 }
 
+void Service::drain() {
+  if (!ready_) return;
+  for (const auto& s : served_) s.batcher->flush();
+}
+
 const Service::Served& Service::served(const std::string& repo) const {
   if (!ready_) {
     throw HttpError(503, "not_ready", "the model is still loading; retry when /health/ready is 200",

@@ -29,6 +29,8 @@ class Service {
   // On failure logs the error and stays not ready.
   void load();
   bool ready() const { return ready_; }
+  // Draining: queued images run at once instead of waiting for company.
+  void drain();
 
  private:
   struct Served {

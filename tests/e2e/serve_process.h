@@ -38,7 +38,7 @@ class ServeProcess {
       ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
+    while (port_ == 0 && std::chrono::steady_clock::now() < deadline && !exited()) {
       for (const auto& line : log_lines()) {
         if (line.value("event", "") == "listening") port_ = line["port"];
       }
@@ -55,6 +55,12 @@ class ServeProcess {
   ServeProcess& operator=(const ServeProcess&) = delete;
 
   int port() const { return port_; }
+  // Whether the process has ended (a start that failed: its log says why).
+  bool exited() {
+    int status = 0;
+    if (!exited_ && ::waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+    return exited_;
+  }
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port_);
     c.set_read_timeout(60);
