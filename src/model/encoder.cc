@@ -35,8 +35,12 @@ void attention_output_and_mlp(const EncoderLayerWeights& layer, const config::En
   kernels::linear(mlp, rows, layer.fc2, x);       // x += fc2(mlp)
 }
 
-// out[s] = x at the output row of sequence s.
+// out[s] = x at the output row of sequence s (kAll: out = x).
 void gather_output_rows(const EncoderPass& pass, const float* x, std::size_t h, float* out) {
+  if (pass.output == kernels::QueryRows::kAll) {
+    std::copy_n(x, static_cast<std::size_t>(pass.offsets.back()) * h, out);
+    return;
+  }
   for (std::size_t s = 0; s + 1 < pass.offsets.size(); ++s) {
     const int row =
         pass.output == kernels::QueryRows::kFirst ? pass.offsets[s] : pass.offsets[s + 1] - 1;
@@ -70,7 +74,7 @@ void run_encoder(const std::vector<EncoderLayerWeights>& layers,
       options.prefix_qkv = pass.prefix_qkv + l * static_cast<std::size_t>(pass.prefix_rows) * 3 * h;
       options.prefix_rows = pass.prefix_rows;
     }
-    if (l + 1 < layers.size()) {
+    if (l + 1 < layers.size() || pass.output == kernels::QueryRows::kAll) {
       kernels::attention_packed(qkv.data(), offsets, hidden, config.num_heads, pass.causal,
                                 attended.data(), options);
       attention_output_and_mlp(layer, config, attended.data(), rows, x, normed.data(), mlp.data());
@@ -84,7 +88,8 @@ void run_encoder(const std::vector<EncoderLayerWeights>& layers,
     attention_output_and_mlp(layer, config, attended.data(), sequences, out, normed.data(),
                              mlp.data());
   }
-  if (layers.empty()) gather_output_rows(pass, x, h, out);
+  if (layers.empty() || pass.output == kernels::QueryRows::kAll)
+    gather_output_rows(pass, x, h, out);
 }
 
 }  // namespace zeroshot::model
