@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "conformance/naive_siglip.h"
 #include "conformance/reference.h"
@@ -203,6 +204,45 @@ TEST(Siglip, CliClassifyAndTokenizeMatchTheReference) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)[0]["ids"].get<std::vector<int>>(),
             t.model.tokenize("a photo of a dog"));
+}
+
+TEST(Siglip, CliBatchRunMatchesTheLibrary) {
+  TinySiglip& t = tiny();
+  const std::vector<std::string> files = {"scene_640x480.png", "odd_225x301.png",
+                                          "wide_1000x20.png"};
+  std::vector<std::string> args = {"classify", "--repo", t.folder.string(), "-l", "dog", "-l",
+                                   "cat",      "-l",     "sports car"};
+  for (const auto& f : files) args.push_back(testing::image_path(f));
+  const auto r = testing::run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  std::size_t n = 0;
+  for (; std::getline(lines, line); ++n) {
+    ASSERT_LT(n, files.size());
+    const auto json = nlohmann::json::parse(line);
+    const auto expected = t.model.classify(Image::from_file(testing::image_path(files[n])),
+                                           std::vector<std::string>{"dog", "cat", "sports car"});
+    ASSERT_EQ(json["results"].size(), expected.size()) << line;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(json["results"][i]["label"], expected[i].label);
+      EXPECT_NEAR(json["results"][i]["score"].get<double>(), expected[i].score, 1e-6);
+    }
+  }
+  EXPECT_EQ(n, files.size());
+}
+
+TEST(Siglip, TextCacheGivesTheComputedEmbeddings) {
+  TinySiglip& t = tiny();
+  const Model uncached = Model::load({.repo = t.folder.string(), .text_cache_entries = 0});
+  const std::vector<std::string> texts = {"a dog", "a cat", "a dog"};
+  const auto first = t.model.embed_texts(texts);
+  const auto second = t.model.embed_texts(texts);  // from the cache
+  const auto fresh = uncached.embed_texts(texts);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(first[i], second[i]);
+    EXPECT_EQ(first[i], fresh[i]);
+  }
 }
 
 TEST(Siglip, Int8StaysCloseToFloat32) {
