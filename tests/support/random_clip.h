@@ -12,6 +12,11 @@ namespace zeroshot::testing {
 
 enum class WeightType { kF32, kF16, kBF16 };
 
+// "f16" -> kF16, "bf16" -> kBF16, anything else kF32 (the generators' command-line argument).
+inline WeightType weight_type_from(const std::string& name) {
+  return name == "f16" ? WeightType::kF16 : name == "bf16" ? WeightType::kBF16 : WeightType::kF32;
+}
+
 struct RandomClipOptions {
   // config.json contents; missing fields take Hugging Face's defaults (an empty object gives a
   // ViT-B/32 CLIP).
