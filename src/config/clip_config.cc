@@ -30,15 +30,7 @@ ClipConfig parse_clip_config(std::string_view text, const std::string& source) {
 
   Reader vision_r(sub_config(root, "vision_config", "vision_config_dict", source), source,
                   "vision_config.");
-  c.vision.encoder = parse_encoder(vision_r, c.vision.encoder);
-  c.vision.image_size = vision_r.integer("image_size", c.vision.image_size, 1, kMaxImageSize);
-  c.vision.patch_size = vision_r.integer("patch_size", c.vision.patch_size, 1, kMaxImageSize);
-  c.vision.num_channels = vision_r.integer("num_channels", c.vision.num_channels, 3, 3);
-  if (c.vision.patch_size > c.vision.image_size) {
-    vision_r.fail("patch_size", "(" + std::to_string(c.vision.patch_size) +
-                                    ") must not exceed image_size (" +
-                                    std::to_string(c.vision.image_size) + ")");
-  }
+  c.vision = parse_vision(vision_r, c.vision);
   return c;
 }
 

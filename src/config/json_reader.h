@@ -164,6 +164,20 @@ inline json parse_object(std::string_view text, const std::string& source) {
   return root;
 }
 
+// A vision_config: the encoder, image_size, patch_size (at most image_size), num_channels (3).
+inline VisionConfig parse_vision(const Reader& r, const VisionConfig& defaults) {
+  VisionConfig v;
+  v.encoder = parse_encoder(r, defaults.encoder);
+  v.image_size = r.integer("image_size", defaults.image_size, 1, kMaxImageSize);
+  v.patch_size = r.integer("patch_size", defaults.patch_size, 1, kMaxImageSize);
+  v.num_channels = r.integer("num_channels", defaults.num_channels, 3, 3);
+  if (v.patch_size > v.image_size) {
+    r.fail("patch_size", "(" + std::to_string(v.patch_size) + ") must not exceed image_size (" +
+                             std::to_string(v.image_size) + ")");
+  }
+  return v;
+}
+
 // config.json's "model_type", which picks the model family; "clip" when absent (older CLIP
 // checkpoints). Throws kModelInvalid for malformed JSON or a non-string value.
 inline std::string read_model_type(std::string_view text, const std::string& source) {

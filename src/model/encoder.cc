@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 
 #include "kernels/gemm.h"
 #include "tensor/buffer.h"
+#include "zeroshot/error.h"
 
 namespace zeroshot::model {
 namespace {
@@ -49,6 +51,18 @@ void gather_output_rows(const EncoderPass& pass, const float* x, std::size_t h, 
 }
 
 }  // namespace
+
+void check_encoder(const config::EncoderConfig& c, const std::string& source,
+                   const std::string& tower) {
+  if (c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers < 0 || c.num_heads <= 0 ||
+      c.hidden_size % c.num_heads != 0) {
+    throw Error(ErrorCode::kModelInvalid,
+                source + ": " + tower + " config has hidden_size " + std::to_string(c.hidden_size) +
+                    ", " + std::to_string(c.num_heads) + " heads, intermediate_size " +
+                    std::to_string(c.intermediate_size) +
+                    "; expected positive sizes and heads dividing hidden_size");
+  }
+}
 
 void run_encoder(const std::vector<EncoderLayerWeights>& layers,
                  const config::EncoderConfig& config, const EncoderPass& pass, float* x,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "config/clip_config.h"
@@ -29,6 +30,11 @@ struct EncoderPass {
   // Out, if set: [layers, rows, 3*hidden], every layer's q/k/v rows (to be a later pass's prefix).
   float* save_qkv = nullptr;
 };
+
+// Throws Error(kModelInvalid) naming `source` and the tower ("text", "vision") unless the sizes are
+// positive and the heads divide hidden_size.
+void check_encoder(const config::EncoderConfig& config, const std::string& source,
+                   const std::string& tower);
 
 // x: [rows, hidden] (embedded inputs; scratch afterwards) -> out: [sequences, hidden], HF's
 // last_hidden_state at each sequence's output row ([rows, hidden], all of it, for kAll). Each

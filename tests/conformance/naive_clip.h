@@ -25,26 +25,15 @@ class NaiveClip : NaiveTransformer {
   // pixels: [3, S, S] -> [projection_dim], L2-normalised.
   std::vector<double> image(const std::vector<float>& pixels) const {
     const auto& v = c_.vision;
-    const int h = v.encoder.hidden_size, p = v.patch_size, grid = v.image_size / p;
-    const int n = grid * grid + 1, s = v.image_size;
-    Matrix x(static_cast<std::size_t>(n) * h);                                // [tokens, hidden]
-    const auto conv = get("vision_model.embeddings.patch_embedding.weight");  // [h, 3, p, p]
+    const int h = v.encoder.hidden_size, grid = v.image_size / v.patch_size;
+    const int n = grid * grid + 1;
     const auto cls = get("vision_model.embeddings.class_embedding");
     const auto pos = get("vision_model.embeddings.position_embedding.weight");
+    const Matrix patches = patch_conv(pixels, v, /*bias=*/false);  // [grid * grid, hidden]
+    Matrix x(static_cast<std::size_t>(n) * h);                     // [tokens, hidden]
     for (int o = 0; o < h; ++o) x[o] = cls[o] + pos[o];
-    for (int gy = 0; gy < grid; ++gy)
-      for (int gx = 0; gx < grid; ++gx) {
-        const int t = 1 + gy * grid + gx;
-        for (int o = 0; o < h; ++o) {
-          double acc = 0;
-          for (int ch = 0; ch < 3; ++ch)
-            for (int ky = 0; ky < p; ++ky)
-              for (int kx = 0; kx < p; ++kx)
-                acc += conv[((o * 3 + ch) * p + ky) * p + kx] *
-                       pixels[(ch * s + gy * p + ky) * s + gx * p + kx];
-          x[t * h + o] = acc + pos[t * h + o];
-        }
-      }
+    for (int t = 1; t < n; ++t)
+      for (int o = 0; o < h; ++o) x[t * h + o] = patches[(t - 1) * h + o] + pos[t * h + o];
     x = layer_norm(x, n, h, "vision_model.pre_layrnorm", v.encoder.layer_norm_eps);
     x = encoder(x, n, "vision_model", v.encoder, /*causal=*/false);
     Matrix pooled(x.begin(), x.begin() + h);
@@ -56,11 +45,7 @@ class NaiveClip : NaiveTransformer {
   std::vector<double> text(const std::vector<int>& ids) const {
     const auto& t = c_.text;
     const int h = t.encoder.hidden_size, n = static_cast<int>(ids.size());
-    const auto tok = get("text_model.embeddings.token_embedding.weight");
-    const auto pos = get("text_model.embeddings.position_embedding.weight");
-    Matrix x(static_cast<std::size_t>(n) * h);
-    for (int i = 0; i < n; ++i)
-      for (int k = 0; k < h; ++k) x[i * h + k] = tok[ids[i] * h + k] + pos[i * h + k];
+    Matrix x = text_embeddings(ids, h);
     x = encoder(x, n, "text_model", t.encoder, /*causal=*/true);
     x = layer_norm(x, n, h, "text_model.final_layer_norm", t.encoder.layer_norm_eps);
     int at = 0;

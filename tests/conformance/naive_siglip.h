@@ -21,26 +21,12 @@ class NaiveSiglip : NaiveTransformer {
   // SiglipVisionTransformer: pixels [3, S, S] -> pooler_output [hidden], L2-normalised.
   std::vector<double> image(const std::vector<float>& pixels) const {
     const auto& v = c_.vision;
-    const int h = v.encoder.hidden_size, p = v.patch_size, grid = v.image_size / p;
-    const int n = grid * grid, s = v.image_size;
-    // SiglipVisionEmbeddings: Conv2d(stride = kernel = patch, bias) -> flatten -> + positions.
-    const auto conv = get("vision_model.embeddings.patch_embedding.weight");  // [h, 3, p, p]
-    const auto conv_b = get("vision_model.embeddings.patch_embedding.bias");
+    const int h = v.encoder.hidden_size, grid = v.image_size / v.patch_size;
+    const int n = grid * grid;
+    // SiglipVisionEmbeddings: Conv2d(stride = kernel = patch, with bias) + positions.
     const auto pos = get("vision_model.embeddings.position_embedding.weight");
-    Matrix x(static_cast<std::size_t>(n) * h);  // [patches, hidden]
-    for (int gy = 0; gy < grid; ++gy)
-      for (int gx = 0; gx < grid; ++gx) {
-        const int t = gy * grid + gx;
-        for (int o = 0; o < h; ++o) {
-          double acc = conv_b[o];
-          for (int ch = 0; ch < 3; ++ch)
-            for (int ky = 0; ky < p; ++ky)
-              for (int kx = 0; kx < p; ++kx)
-                acc += conv[((o * 3 + ch) * p + ky) * p + kx] *
-                       pixels[(ch * s + gy * p + ky) * s + gx * p + kx];
-          x[t * h + o] = acc + pos[t * h + o];
-        }
-      }
+    Matrix x = patch_conv(pixels, v, /*bias=*/true);  // [patches, hidden]
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += pos[i];
     x = encoder(x, n, "vision_model", v.encoder, /*causal=*/false);
     x = layer_norm(x, n, h, "vision_model.post_layernorm", v.encoder.layer_norm_eps);
     return normalize(attention_pooling_head(x, n));
@@ -51,11 +37,7 @@ class NaiveSiglip : NaiveTransformer {
   std::vector<double> text(const std::vector<int>& ids) const {
     const auto& t = c_.text;
     const int h = t.encoder.hidden_size, n = static_cast<int>(ids.size());
-    const auto tok = get("text_model.embeddings.token_embedding.weight");
-    const auto pos = get("text_model.embeddings.position_embedding.weight");
-    Matrix x(static_cast<std::size_t>(n) * h);
-    for (int i = 0; i < n; ++i)
-      for (int k = 0; k < h; ++k) x[i * h + k] = tok[ids[i] * h + k] + pos[i * h + k];
+    Matrix x = text_embeddings(ids, h);
     x = encoder(x, n, "text_model", t.encoder, /*causal=*/false);
     x = layer_norm(x, n, h, "text_model.final_layer_norm", t.encoder.layer_norm_eps);
     const Matrix last(x.end() - h, x.end());

@@ -23,6 +23,41 @@ class NaiveTransformer {
   explicit NaiveTransformer(const tensor::NamedViews& w) : w_(w) {}
 
  protected:
+  // text_model.embeddings: token_embedding(ids) + position_embedding(0..n-1) -> [n, h].
+  Matrix text_embeddings(const std::vector<int>& ids, int h) const {
+    const int n = static_cast<int>(ids.size());
+    const auto tok = get("text_model.embeddings.token_embedding.weight");
+    const auto pos = get("text_model.embeddings.position_embedding.weight");
+    Matrix x(static_cast<std::size_t>(n) * h);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < h; ++k) x[i * h + k] = tok[ids[i] * h + k] + pos[i * h + k];
+    return x;
+  }
+
+  // vision_model.embeddings.patch_embedding, the Conv2d(stride = kernel = patch) over pixels
+  // [3, S, S] -> [grid * grid, h] in row-major grid order (+ its bias when it has one).
+  Matrix patch_conv(const std::vector<float>& pixels, const config::VisionConfig& v,
+                    bool bias) const {
+    const int h = v.encoder.hidden_size, p = v.patch_size, grid = v.image_size / p;
+    const int s = v.image_size;
+    const auto conv = get("vision_model.embeddings.patch_embedding.weight");  // [h, 3, p, p]
+    const auto b = bias ? get("vision_model.embeddings.patch_embedding.bias")
+                        : std::vector<double>(static_cast<std::size_t>(h), 0.0);
+    Matrix x(static_cast<std::size_t>(grid) * grid * h);
+    for (int gy = 0; gy < grid; ++gy)
+      for (int gx = 0; gx < grid; ++gx)
+        for (int o = 0; o < h; ++o) {
+          double acc = b[o];
+          for (int ch = 0; ch < 3; ++ch)
+            for (int ky = 0; ky < p; ++ky)
+              for (int kx = 0; kx < p; ++kx)
+                acc += conv[((o * 3 + ch) * p + ky) * p + kx] *
+                       pixels[(ch * s + gy * p + ky) * s + gx * p + kx];
+          x[(gy * grid + gx) * h + o] = acc;
+        }
+    return x;
+  }
+
   std::vector<double> get(const std::string& name) const {
     const auto& view = w_.at(name);
     std::vector<double> out(view.numel());

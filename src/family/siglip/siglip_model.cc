@@ -122,25 +122,14 @@ SiglipWeights load_weights(const SiglipConfig& c, const tensor::NamedViews& view
   return w;
 }
 
-void check_encoder(const config::EncoderConfig& c, const std::string& source,
-                   const std::string& tower) {
-  if (c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers < 0 || c.num_heads <= 0 ||
-      c.hidden_size % c.num_heads != 0) {
-    throw Error(ErrorCode::kModelInvalid,
-                source + ": " + tower + " config has hidden_size " + std::to_string(c.hidden_size) +
-                    " and " + std::to_string(c.num_heads) +
-                    " heads; expected positive sizes and heads dividing hidden_size");
-  }
-}
-
 }  // namespace
 
 SiglipModel::SiglipModel(const SiglipConfig& config, const tensor::NamedViews& weights,
                          const std::string& source, kernels::GemmPrecision vision_precision,
                          std::shared_ptr<const void> mapping)
     : config_(config) {
-  check_encoder(config_.text.encoder, source, "text");
-  check_encoder(config_.vision.encoder, source, "vision");
+  model::check_encoder(config_.text.encoder, source, "text");
+  model::check_encoder(config_.vision.encoder, source, "vision");
   weights_ = std::make_unique<const SiglipWeights>(
       load_weights(config_, weights, source, vision_precision, std::move(mapping)));
 }
