@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kUnderline = "\u2581";  // SentencePiece's word boundary, "▁"
+constexpr char32_t kUnderline = 0x2581;  // SentencePiece's word boundary, "▁"
 constexpr std::string_view kUnk = "<unk>";
 
 // Python's str.isspace(), which is what re's \s and str.strip() use on str.
@@ -91,10 +91,10 @@ std::string SiglipTokenizer::canonical_text(std::string_view text) const {
   tokenizer::check_utf8(text);
   // "▁" + text with "▁" as " ", lower-cased code point by code point (U+0130 is the one code
   // point whose lower case is two: "i" + U+0307).
-  std::u32string chars = {0x2581};
+  std::u32string chars = {kUnderline};
   for (std::size_t pos = 0; pos < text.size();) {
     char32_t c = tokenizer::next_code_point(text, pos);
-    if (c == 0x2581) c = ' ';
+    if (c == kUnderline) c = ' ';
     if (impl_->lower_case) {
       if (c == 0x130) {
         chars.push_back('i');
