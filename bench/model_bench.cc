@@ -232,6 +232,66 @@ void row(const char* name, double value, const char* unit, const char* baseline_
   }
 }
 
+void table_header() {
+  std::printf("| %-44s | %14s | %-34s | %9s | %s |\n", "measure", "value", "baseline (same run)",
+              "baseline", "ratio");
+  std::printf("|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(16, '-').c_str(),
+              std::string(36, '-').c_str(), std::string(11, '-').c_str(),
+              std::string(15, '-').c_str());
+}
+
+// SigLIP's image embedding (a random-weight siglip-base-patch16-224, or a small one) against its
+// GEMM floor in the same run: every patch row (no class token) through every layer, plus the patch
+// embedding; the pooling head's GEMMs are not in the floor.
+int siglip_rows(std::string folder, bool small, int repeats, int threads,
+                const std::string& fixtures) {
+  if (folder.empty()) {
+    folder = small ? "build/bench-models/siglip-small-random"
+                   : "build/bench-models/siglip-base-patch16-224-random";
+  }
+  if (!std::filesystem::exists(folder + "/model.safetensors")) {
+    std::fprintf(stderr, "generating %s (random weights)...\n", folder.c_str());
+    zeroshot::testing::RandomSiglipOptions options;
+    options.tokenizer_from = fixtures + "/siglip";
+    options.config = {{"text_config", {{"vocab_size", 1000}}}};
+    if (small) {
+      const nlohmann::json tower = {{"hidden_size", 64},
+                                    {"intermediate_size", 128},
+                                    {"num_attention_heads", 4},
+                                    {"num_hidden_layers", 2}};
+      options.config = {{"text_config", tower}, {"vision_config", tower}};
+      options.config["text_config"]["vocab_size"] = 1000;
+    }
+    zeroshot::testing::write_random_siglip(folder, options);
+  }
+  const auto vision = [&] {
+    std::ifstream in(folder + "/config.json");
+    return nlohmann::json::parse(in).value("vision_config", nlohmann::json::object());
+  }();
+  const int side = vision.value("image_size", 224), patch = vision.value("patch_size", 16);
+  const int patches = (side / patch) * (side / patch);
+  GemmFloor floor(patches, vision.value("hidden_size", 768),
+                  vision.value("intermediate_size", 3072), vision.value("num_hidden_layers", 12),
+                  3 * patch * patch, patches, threads);
+  const auto model = zeroshot::Model::load({.repo = folder, .threads = threads});
+  const auto image = zeroshot::Image::from_file(fixtures + "/images/scene_640x480_q92.jpg");
+  const std::vector<zeroshot::Image> eight(8, image);
+  const auto times =
+      interleaved_ms(repeats, {[&] { model.embed_image(image); },
+                               [&] { model.embed_images(eight); }, [&] { floor.run(); }});
+  const int cores = zeroshot::kernels::available_cores();
+  std::printf("model %s, %d threads of %d cores, median of %d\n", folder.c_str(),
+              threads > 0 ? threads : cores, cores, repeats);
+  table_header();
+  row("SigLIP image embedding, batch 1", times[0], "ms", "GEMMs alone (model's shapes)", times[2],
+      "of GEMM rate");
+  std::printf("|   GEMM rate of the model's shapes: %.1f GFLOP/s (%.2f GFLOP per image)\n",
+              floor.gflop() / times[2] * 1e3, floor.gflop());
+  row("SigLIP image embedding, batch 8, per image", times[1] / 8, "ms", "GEMMs alone (batch 1)",
+      times[2], "of GEMM rate");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -241,7 +301,8 @@ int main(int argc, char** argv) {
   bool small = false;
   int label_count = 1000;
   int ensemble_repeats = 1;
-  bool quick = false;  // no ensemble rows and no 1000-label classify (they take minutes)
+  bool quick = false;  // no ensemble rows (they take minutes)
+  bool siglip = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--repeats" && i + 1 < argc) {
@@ -258,15 +319,18 @@ int main(int argc, char** argv) {
       small = true;
     } else if (a == "--quick") {
       quick = true;
+    } else if (a == "--siglip") {
+      siglip = true;
     } else {
       std::fprintf(stderr,
                    "usage: model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] "
-                   "[--ensemble-repeats N] [--small] [--quick]\n"
-                   "  --quick: skip the prompt-ensemble rows and the cold 1000-label classify\n");
+                   "[--ensemble-repeats N] [--small] [--quick] [--siglip]\n"
+                   "  --quick: skip the prompt-ensemble rows (minutes at full size)\n");
       return 2;
     }
   }
   const std::string fixtures = ZEROSHOT_FIXTURES;
+  if (siglip) return siglip_rows(folder, small, repeats, threads, fixtures);
   if (folder.empty()) {
     folder = small ? "build/bench-models/clip-small-random"
                    : "build/bench-models/clip-vit-base-patch32-random";
@@ -479,11 +543,7 @@ int main(int argc, char** argv) {
   const int cores = zeroshot::kernels::available_cores();
   std::printf("model %s (%.0f MiB of weights), %d threads of %d cores, median of %d\n",
               folder.c_str(), weights_mib, threads > 0 ? threads : cores, cores, repeats);
-  std::printf("| %-44s | %14s | %-34s | %9s | %s |\n", "measure", "value", "baseline (same run)",
-              "baseline", "ratio");
-  std::printf("|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(16, '-').c_str(),
-              std::string(36, '-').c_str(), std::string(11, '-').c_str(),
-              std::string(15, '-').c_str());
+  table_header();
   row("model load, first", first_load_ms, "ms", "", 0, "");
   row("model load, warm page cache", load_ms, "ms", "", 0, "");
   row("load + first image embedding (packs weights)", first_image_ms, "ms",
