@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "zeroshot: zero-shot image classification with CLIP.\n"
+      "zeroshot: zero-shot image classification with CLIP and SigLIP.\n"
       "Give an image and any labels; get back how well each label describes it."};
   app.set_version_flag("--version", zeroshot::version());
   app.require_subcommand(1);
@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   zeroshot download openai/clip-vit-base-patch16
   zeroshot cache ls
   zeroshot serve --port 8080                 # HTTP API and web page
-Models: --repo takes a local folder in the Hugging Face CLIP layout or a hub id (default
+Models: --repo takes a local folder in the Hugging Face CLIP or SigLIP layout (config.json's
+model_type picks the family; SigLIP scores are independent sigmoids) or a hub id (default
 openai/clip-vit-base-patch32), downloaded on first use into the Hugging Face cache that Python's
 huggingface_hub shares (HF_HUB_CACHE; HF_HUB_OFFLINE=1 never touches the network).
 Run 'zeroshot SUBCOMMAND --help' for each subcommand's options and examples.)");

@@ -3,89 +3,16 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <utility>
 
+#include "model/weight_loader.h"
 #include "tensor/convert.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::model {
-namespace {
-
-using Shape = std::vector<std::int64_t>;
-
-class Loader {
- public:
-  Loader(const tensor::NamedViews& views, const std::string& source,
-         std::shared_ptr<const void> mapping)
-      : views_(views), source_(source), mapping_(std::move(mapping)) {}
-
-  // Records an expected tensor; `alternatives` are other accepted shapes (logit_scale: [] or [1]).
-  void expect(const std::string& name, Shape shape, std::vector<Shape> alternatives = {}) {
-    const auto it = views_.find(name);
-    if (it == views_.end()) fail("missing tensor '" + name + "'");
-    const tensor::View& view = it->second;
-    if (view.dtype == tensor::DType::kOther) {
-      fail("tensor '" + name + "' has dtype " + view.dtype_name + ", expected F32, F16 or BF16");
-    }
-    bool ok = view.shape == shape;
-    for (const Shape& alt : alternatives) ok = ok || view.shape == alt;
-    if (!ok) {
-      fail("tensor '" + name + "' has shape " + tensor::shape_string(view.shape) +
-           ", config implies " + tensor::shape_string(shape));
-    }
-  }
-
-  // As float32 (names were checked by expect() first): in place if the file holds aligned
-  // float32 and the mapping is shared with us, else converted into a buffer of our own.
-  tensor::Floats floats(const std::string& name) const {
-    try {
-      const tensor::View& view = views_.at(name);
-      const auto count = static_cast<std::size_t>(view.numel());
-      if (mapping_ && view.dtype == tensor::DType::kF32 && view.nbytes == count * sizeof(float) &&
-          reinterpret_cast<std::uintptr_t>(view.data) % alignof(float) == 0) {
-        return tensor::Floats(mapping_, reinterpret_cast<const float*>(view.data), count);
-      }
-      tensor::Floats converted(tensor::to_f32(view));
-      // Each converted tensor is read once: its file pages need not stay next to our copy.
-      release(name);
-      return converted;
-    } catch (const Error& e) {
-      fail("tensor '" + name + "': " + e.what());
-    }
-  }
-
-  // Drops the file pages of a tensor that will not be read again (converted or quantised).
-  void release(const std::string& name) const {
-    if (mapping_) tensor::release_pages(views_.at(name));
-  }
-
-  LayerNormWeights layer_norm(const std::string& prefix) const {
-    return {floats(prefix + ".weight"), floats(prefix + ".bias")};
-  }
-
-  kernels::LinearWeights linear(
-      const std::string& prefix, int out, int in, bool bias,
-      const kernels::LinearEpilogue& epilogue = {},
-      kernels::GemmPrecision precision = kernels::GemmPrecision::kF32) const {
-    const tensor::Floats w = floats(prefix + ".weight");
-    tensor::Floats b;
-    if (bias) b = floats(prefix + ".bias");
-    kernels::LinearWeights linear(w.span(), out, in, b.span(), epilogue, precision, w.owner());
-    if (!linear.borrowed()) release(prefix + ".weight");
-    return linear;
-  }
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error(ErrorCode::kModelInvalid, source_ + ": " + what);
-  }
-
- private:
-  const tensor::NamedViews& views_;
-  const std::string& source_;
-  std::shared_ptr<const void> mapping_;
-};
 
 void expect_layers(Loader& loader, const std::string& prefix, const config::EncoderConfig& c) {
   const std::int64_t h = c.hidden_size;
@@ -117,23 +44,13 @@ std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::st
     const std::string p = prefix + ".encoder.layers." + std::to_string(i);
     EncoderLayerWeights layer;
     layer.layer_norm1 = loader.layer_norm(p + ".layer_norm1");
-    if (precision == kernels::GemmPrecision::kInt8) {
-      // Fused q/k/v: rows [0,h) = q_proj, [h,2h) = k_proj, [2h,3h) = v_proj.
-      const std::size_t hh = static_cast<std::size_t>(h) * h;
-      tensor::Buffer qkv_w(3 * hh);                           // [3*hidden, hidden]
-      tensor::Buffer qkv_b(3 * static_cast<std::size_t>(h));  // [3*hidden]
-      int part = 0;
-      for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
-        const std::string name = p + ".self_attn." + proj;
-        const tensor::Floats w = loader.floats(name + ".weight");
-        const tensor::Floats b = loader.floats(name + ".bias");
-        std::copy_n(w.data(), hh, qkv_w.data() + part * hh);
-        std::copy_n(b.data(), h, qkv_b.data() + part * h);
-        loader.release(name + ".weight");
-        ++part;
-      }
-      layer.qkv = kernels::LinearWeights(qkv_w.span(), 3 * h, h, qkv_b.span(), {}, precision);
+    if (kernels::packs_weights(3 * h, h, precision)) {
+      // One GEMM for q, k and v where the weights are copied into a layout of their own anyway:
+      // rows [0,h) = q_proj, [h,2h) = k_proj, [2h,3h) = v_proj.
+      layer.qkv =
+          loader.stacked_linear(p + ".self_attn", {"q_proj", "k_proj", "v_proj"}, h, precision);
     } else {
+      // Used in place (no copy at load), each writing its third of the [rows, 3*hidden] output.
       const kernels::LinearEpilogue side_by_side{
           .activation = std::nullopt, .accumulate = false, .y_stride = 3 * h};
       layer.q_proj = loader.linear(p + ".self_attn.q_proj", h, h, true, side_by_side);
@@ -156,8 +73,6 @@ std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::st
   }
   return layers;
 }
-
-}  // namespace
 
 kernels::Activation to_kernel_activation(config::Activation activation) {
   switch (activation) {
