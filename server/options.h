@@ -36,8 +36,8 @@ struct ServeOptions {
 };
 
 // Runs the service until SIGTERM or SIGINT, then drains: stops accepting, answers every request
-// already accepted, and returns 0. Throws zeroshot::Error when the port cannot be bound or the
-// API key file cannot be read.
+// already accepted, and returns 0. Throws zeroshot::Error when the port cannot be bound, the API
+// key file cannot be read or a model cannot be loaded (after stopping the server).
 int serve(const ServeOptions& options);
 
 }  // namespace zeroshot::server

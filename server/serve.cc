@@ -7,7 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <exception>
 #include <thread>
 
 #include "auth.h"
@@ -67,22 +70,41 @@ int serve(const ServeOptions& options) {
              {"auth", !key.empty()},
              {"models", options.repos}});
 
-  std::thread loader([&] { service.load(); });
+  // stop() before listen has started would be lost: wait for it (it starts right below).
+  const auto stop_http = [&http] {
+    for (int i = 0; i < 5000 && !http.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    http.stop();
+  };
+  std::exception_ptr load_error;
+  std::thread loader([&] {
+    try {
+      service.load();
+    } catch (...) {
+      load_error = std::current_exception();
+      log_event({{"event", "load_failed"}});
+      stop_http();
+    }
+  });
+  std::atomic<bool> stopped = false;
   std::thread stopper([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
+    if (stopped) return;  // woken below after a stop without a signal
     log_event({{"event", "draining"}, {"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     service.drain();
-    http.stop();
+    stop_http();
   });
   // Returns once stopped and every connection's thread has finished its request.
   http.listen_after_bind();
-  // A stop without a signal (listen failed): wake the stopper. A signal it already took leaves this
-  // one pending, blocked, harmless.
+  stopped = true;
+  // A stop without a signal (a model that failed to load): wake the stopper. A signal it already
+  // took leaves this one pending, blocked, harmless.
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
   loader.join();
   log_event({{"event", "stopped"}});
+  if (load_error) std::rethrow_exception(load_error);
   return 0;
 }
 

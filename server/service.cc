@@ -150,34 +150,23 @@ Service::Service(ServeOptions options, std::string api_key)
 Service::~Service() = default;
 
 void Service::load() {
-  try {
-    std::vector<Served> served;
-    for (const auto& repo : options_.repos) {
-      auto model =
-          Model::load({.repo = repo, .revision = options_.revision, .threads = options_.threads});
-      // Warm-up: one pass through each tower, so that the first client pays no one-time costs.
-      const std::vector<std::uint8_t> grey(64 * 64 * 3, 128);
-      const std::vector<std::string> labels = {"warm-up"};
-      model.classify(Image::from_rgb(64, 64, grey), labels);
-      Batcher::Limits limits{options_.max_batch, std::chrono::milliseconds(options_.max_delay_ms),
-                             options_.max_queue};
-      served.push_back({repo, model, std::make_unique<Batcher>(model, limits, metrics_)});
-    }
-    served_ = std::move(served);
-    ready_ = true;
-    std::fprintf(
-        stderr, "%s\n",
-        json({{"time", utc_now()}, {"event", "ready"}, {"models", options_.repos}}).dump().c_str());
-  } catch (const std::exception& e) {
-    const std::string code = dynamic_cast<const Error*>(&e)
-                                 ? error_code_name(dynamic_cast<const Error&>(e).code())
-                                 : "internal";
-    std::fprintf(
-        stderr, "%s\n",
-        json({{"time", utc_now()}, {"event", "load_failed"}, {"code", code}, {"message", e.what()}})
-            .dump()
-            .c_str());
+  std::vector<Served> served;
+  for (const auto& repo : options_.repos) {
+    auto model =
+        Model::load({.repo = repo, .revision = options_.revision, .threads = options_.threads});
+    // Warm-up: one pass through each tower, so that the first client pays no one-time costs.
+    const std::vector<std::uint8_t> grey(64 * 64 * 3, 128);
+    const std::vector<std::string> labels = {"warm-up"};
+    model.classify(Image::from_rgb(64, 64, grey), labels);
+    Batcher::Limits limits{options_.max_batch, std::chrono::milliseconds(options_.max_delay_ms),
+                           options_.max_queue};
+    served.push_back({repo, model, std::make_unique<Batcher>(model, limits, metrics_)});
   }
+  served_ = std::move(served);
+  ready_ = true;
+  std::fprintf(
+      stderr, "%s\n",
+      json({{"time", utc_now()}, {"event", "ready"}, {"models", options_.repos}}).dump().c_str());
 }
 
 void Service::drain() {

@@ -26,7 +26,7 @@ class Service {
   // Registers the routes, auth, error bodies and the request log on `http`.
   void install(httplib::Server& http);
   // Loads every model and runs one warm-up pass through each; /health/ready answers 200 after.
-  // On failure logs the error and stays not ready.
+  // Throws what Model::load throws (the server then stops: a model that cannot load will not).
   void load();
   bool ready() const { return ready_; }
   // Draining: queued images run at once instead of waiting for company.

@@ -503,6 +503,10 @@ TEST(ServeCli, BadFlagsAndStartFailuresHaveTheirExitCodes) {
   EXPECT_NE(key.err.find("error (io): --api-key-file: cannot read /nonexistent/key"),
             std::string::npos)
       << key.err;
+  const CliResult missing = run_cli({"serve", "--repo", "/nonexistent/model", "--port", "0"}, 60);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("zeroshot: error (model_not_found)"), std::string::npos)
+      << missing.err;
   ServeProcess server({"--repo", kModel});
   ASSERT_GT(server.port(), 0) << server.log();
   const CliResult taken =
