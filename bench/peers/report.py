@@ -5,8 +5,9 @@
 
 Reads DIR/zeroshot-R.json (model_bench --json) and DIR/ort-R.json (ort_bench.mjs) of every round
 R and DIR/ort-rss.json; each cell is the median over the rounds (each round's value is itself a
-median of that round's repeats), with the rounds' range in brackets. ratio = zeroshot / ORT
-(below 1: zeroshot takes less).
+median of that round's repeats), with the rounds' range in brackets. ratio = zeroshot / ORT of
+those medians (below 1: zeroshot takes less), with the range of the rounds' own ratios (each
+round's two sides ran back to back) in brackets.
 """
 import argparse
 import glob
@@ -34,11 +35,13 @@ ROWS = [
 
 def read_rounds(out, side):
     rounds = []
-    for path in sorted(glob.glob(os.path.join(out, f"{side}-*.json"))):
-        if re.fullmatch(rf"{side}-\d+\.json", os.path.basename(path)):
+    numbered = {}
+    for path in glob.glob(os.path.join(out, f"{side}-*.json")):
+        match = re.fullmatch(rf"{side}-(\d+)\.json", os.path.basename(path))
+        if match:
             with open(path) as f:
-                rounds.append(json.load(f))
-    return rounds
+                numbered[int(match.group(1))] = json.load(f)
+    return [numbered[r] for r in sorted(numbered)]  # round order: zeroshot's and ORT's pair up
 
 
 def cell(values, unit):
@@ -103,6 +106,9 @@ def main():
         ort_values = [r[ort_key] for r in ort] if ort_key != "peak_rss_mib" else [
             ort_rss["peak_rss_mib"]]
         ratio = statistics.median(zs_values) / statistics.median(ort_values)
+        paired = [z / o for z, o in zip(zs_values, ort_values)] if len(ort_values) > 1 else []
+        ratio_text = f"{ratio:.2f}" + (
+            f" ({min(paired):.2f}-{max(paired):.2f})" if len(paired) > 1 else "")
         if goal is None:
             goal_text, ok = "-", "-"
         elif ort_key == "image_b1_ms" and zs_key.startswith("int8") and not vnni:
@@ -110,7 +116,7 @@ def main():
         else:
             goal_text, ok = f"<= {goal}", "yes" if ratio <= goal else "**no**"
         print(f"| {name} ({unit}) | {cell(zs_values, unit)} | {cell(ort_values, unit)} | "
-              f"{ratio:.2f} | {goal_text} | {ok} |")
+              f"{ratio_text} | {goal_text} | {ok} |")
     print()
     print(f"zeroshot's image times include resizing, cropping and normalising the decoded "
           f"640x480 image (model_bench: embed_image of a decoded image); ORT gets the "
