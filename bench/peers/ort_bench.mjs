@@ -6,8 +6,9 @@
 //
 // CPU execution provider, N intra-op threads (model_bench's count), sequential execution, every
 // graph optimisation. Every time is the median of N rounds (text: N / 3, as model_bench) after a
-// warm-up round; in a round each measure runs once, in turn. Times cover session.run only: the pixels are already preprocessed
-// (by zeroshot, peer_inputs) and the token ids already tokenised and padded.
+// warm-up round; in a round each measure runs once, in turn. Times cover session.run only: the
+// pixels are already preprocessed (by zeroshot, peer_inputs) and the token ids already tokenised
+// and padded.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -56,7 +57,10 @@ function paddedBatch(idsList, padId) {
     }),
   );
   const dims = [idsList.length, length];
-  return { input_ids: new ort.Tensor("int64", ids, dims), attention_mask: new ort.Tensor("int64", mask, dims) };
+  return {
+    input_ids: new ort.Tensor("int64", ids, dims),
+    attention_mask: new ort.Tensor("int64", mask, dims),
+  };
 }
 
 // The same pixels `batch` times: [batch, 3, S, S].
@@ -67,17 +71,34 @@ function repeatPixels(pixels, batch) {
   return new ort.Tensor("float32", data, [batch, ...pixels.dims.slice(1)]);
 }
 
+// OMP_WAIT_POLICY=passive (what zeroshot's OpenMP threads obey) also stops ORT's threads from
+// spinning between tasks, so that one setting makes both sides wait alike.
+const spinning = (process.env.OMP_WAIT_POLICY ?? "").toLowerCase() !== "passive";
+
 const sessionOptions = (threads) => ({
   executionProviders: ["cpu"],
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   executionMode: "sequential",
   graphOptimizationLevel: "all",
+  ...(spinning
+    ? {}
+    : {
+        extra: {
+          session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } },
+        },
+      }),
 });
 
 async function createSessions(onnxDir, threads) {
-  const vision = await ort.InferenceSession.create(join(onnxDir, "vision.onnx"), sessionOptions(threads));
-  const text = await ort.InferenceSession.create(join(onnxDir, "text.onnx"), sessionOptions(threads));
+  const vision = await ort.InferenceSession.create(
+    join(onnxDir, "vision.onnx"),
+    sessionOptions(threads),
+  );
+  const text = await ort.InferenceSession.create(
+    join(onnxDir, "text.onnx"),
+    sessionOptions(threads),
+  );
   return { vision, text };
 }
 
@@ -92,7 +113,9 @@ const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.l
 
 // Peak resident set (VmHWM) of this process, in MiB.
 function peakRssMib() {
-  const line = readFileSync("/proc/self/status", "utf8").split("\n").find((l) => l.startsWith("VmHWM:"));
+  const line = readFileSync("/proc/self/status", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmHWM:"));
   return parseInt(line.split(/\s+/)[1], 10) / 1024;
 }
 
@@ -106,7 +129,9 @@ async function main() {
     const nodeMib = process.memoryUsage().rss / 1048576;
     const { vision } = await createSessions(args.onnx, args.threads);
     await vision.run({ pixel_values: pixels });
-    console.log(JSON.stringify({ peak_rss_mib: peakRssMib(), node_rss_before_sessions_mib: nodeMib }));
+    console.log(
+      JSON.stringify({ peak_rss_mib: peakRssMib(), node_rss_before_sessions_mib: nodeMib }),
+    );
     return;
   }
 
@@ -116,11 +141,19 @@ async function main() {
 
   // Check against zeroshot before timing anything.
   const image = await sessions.vision.run({ pixel_values: pixels });
-  const imageDiff = maxAbsDiff(image.embeds.data, readFloats(args.inputs, inputs.image_embedding).data);
+  const imageDiff = maxAbsDiff(
+    image.embeds.data,
+    readFloats(args.inputs, inputs.image_embedding).data,
+  );
   const check = await sessions.text.run(paddedBatch(inputs.check_ids, inputs.eos_token_id));
-  const textDiff = maxAbsDiff(check.embeds.data, readFloats(args.inputs, inputs.check_embeddings).data);
+  const textDiff = maxAbsDiff(
+    check.embeds.data,
+    readFloats(args.inputs, inputs.check_embeddings).data,
+  );
   if (!(imageDiff <= TOLERANCE && textDiff <= TOLERANCE)) {
-    console.error(`ort_bench: ONNX Runtime disagrees with zeroshot: image ${imageDiff}, text ${textDiff}`);
+    console.error(
+      `ort_bench: ONNX Runtime disagrees with zeroshot: image ${imageDiff}, text ${textDiff}`,
+    );
     process.exit(1);
   }
 
@@ -146,7 +179,7 @@ async function main() {
   ];
   const samples = {};
   for (const { rounds, measures } of groups) {
-    for (const run of Object.values(measures)) await run();  // warm-up
+    for (const run of Object.values(measures)) await run(); // warm-up
     for (let r = 0; r < rounds; ++r) {
       for (const [name, run] of Object.entries(measures)) {
         t0 = performance.now();
@@ -169,6 +202,7 @@ async function main() {
   const result = {
     ort_version: ort.env.versions.node ?? ort.env.versions.common,
     threads: args.threads,
+    spinning,
     repeats: args.repeats,
     check_max_abs_diff: { image: imageDiff, text: textDiff },
     text_100_padded_length: text100.input_ids.dims[1],
@@ -179,12 +213,13 @@ async function main() {
     ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])),
   };
   result.image_b8_per_image_ms = result.image_b8_ms / 8;
+  const ms = (key) => result[key].toFixed(2);
   console.log(
     `ONNX Runtime ${result.ort_version}, ${args.threads} threads, median of ${args.repeats}: ` +
-      `image b1 ${result.image_b1_ms.toFixed(2)} ms, b8 ${result.image_b8_per_image_ms.toFixed(2)} ms/image, ` +
-      `100 prompts ${result.text_100_prompts_ms.toFixed(2)} ms, ${result.text_prompts_count} prompts ` +
-      `${result.text_prompts_ms.toFixed(2)} ms, sessions ${result.session_warm_ms.toFixed(2)} ms ` +
-      `(check vs zeroshot: image ${imageDiff.toExponential(2)}, text ${textDiff.toExponential(2)})`,
+      `image b1 ${ms("image_b1_ms")} ms, b8 ${ms("image_b8_per_image_ms")} ms/image, ` +
+      `100 prompts ${ms("text_100_prompts_ms")} ms, ${result.text_prompts_count} prompts ` +
+      `${ms("text_prompts_ms")} ms, sessions ${ms("session_warm_ms")} ms (check vs zeroshot: ` +
+      `image ${imageDiff.toExponential(2)}, text ${textDiff.toExponential(2)})`,
   );
   if (args.json) writeFileSync(args.json, JSON.stringify(result, null, 2) + "\n");
 }

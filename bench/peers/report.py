@@ -92,7 +92,9 @@ def main():
     print(f"zeroshot: model_bench --quick, {zs[0]['threads']} threads, oneDNN "
           f"{package_version('libdnnl2')}; ONNX Runtime {ort[0]['ort_version']} "
           f"(onnxruntime-node, CPU provider, {ort[0]['threads']} intra-op threads, sequential, "
-          f"all graph optimisations), ONNX opset {export['opset']} from torch {export['torch']}")
+          f"all graph optimisations, threads {'spin' if ort[0]['spinning'] else 'do not spin'} "
+          f"between tasks), ONNX opset {export['opset']} from torch {export['torch']}; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (libgomp spins a while)')}")
     print(f"{len(zs)} rounds, alternating; each value the median of {zs[0]['repeats']} repeats, "
           f"then the median over the rounds (range in brackets). Model {zs[0]['model']} "
           f"({zs[0]['weights_mib']:.0f} MiB). ONNX vs zeroshot embeddings: max |diff| image "

@@ -11,6 +11,8 @@
 # onnxruntime-node (npm, --ignore-scripts, from package-lock.json). Each round runs
 # `model_bench --quick` and ort_bench.mjs, each measuring medians of N repeats, in alternating
 # order; the table gives the median over the R rounds. Results go to BUILD/peers/run-<time>/.
+# On a shared machine run it as `OMP_WAIT_POLICY=passive bench/peers/run.sh`: zeroshot's OpenMP
+# threads then sleep instead of spinning at barriers, and ort_bench.mjs turns ORT's spinning off.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=3
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
 done
 python=/usr/bin/python3  # Debian's, which has python3-torch (not a pyenv python first on PATH)
 
-# Peer-only packages: the peer benchmark is never in CI, so they stay out of scripts/install-deps.sh.
+# Peer-only packages: the peer benchmark is never in CI, so they are not in scripts/install-deps.sh.
 missing=()
 for p in python3-torch python3-numpy; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,7 +42,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
 fi
 
 # zeroshot's side, built as CI builds it.
