@@ -125,10 +125,12 @@ async function main() {
   const pixels = readFloats(args.inputs, inputs.pixels);
 
   if (args.rss) {
-    // As model_bench's peak RSS: a fresh process that loads the model and embeds one image.
+    // As model_bench's peak RSS: a fresh process that loads the model and classifies one image
+    // against two labels (both towers run).
     const nodeMib = process.memoryUsage().rss / 1048576;
-    const { vision } = await createSessions(args.onnx, args.threads);
+    const { vision, text } = await createSessions(args.onnx, args.threads);
     await vision.run({ pixel_values: pixels });
+    await text.run(paddedBatch(inputs.ids.slice(0, 2), inputs.eos_token_id));
     console.log(
       JSON.stringify({ peak_rss_mib: peakRssMib(), node_rss_before_sessions_mib: nodeMib }),
     );

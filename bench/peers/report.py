@@ -29,7 +29,8 @@ ROWS = [
      "ms", None),
     ("load, first in the process (zs) vs first session creation", "load_first_ms",
      "session_first_ms", "ms", None),
-    ("peak RSS, load + 1 image (child process)", "peak_rss_mib", "peak_rss_mib", "MiB", None),
+    ("peak RSS, load + 1 image + 2 labels (fresh process)", "peak_rss_mib", "peak_rss_mib", "MiB",
+     None),
 ]
 
 
