@@ -16,12 +16,7 @@ int main(int argc, char** argv) {
     std::ifstream in(argv[2]);
     options.config = nlohmann::json::parse(in);
   }
-  if (argc == 4) {
-    std::string t = argv[3];
-    options.weight_type = t == "f16"    ? zeroshot::testing::WeightType::kF16
-                          : t == "bf16" ? zeroshot::testing::WeightType::kBF16
-                                        : zeroshot::testing::WeightType::kF32;
-  }
+  if (argc == 4) options.weight_type = zeroshot::testing::weight_type_from(argv[3]);
   zeroshot::testing::write_random_clip(argv[1], options);
   std::cout << argv[1] << "\n";
   return 0;

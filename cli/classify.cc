@@ -107,10 +107,11 @@ CLI::App* add_common(CLI::App& app, const char* name, const char* description,
   command->add_flag("--json", flags->json, "Print JSON for scripts");
   if (batch) {
     command->add_flag("--raw", flags->raw,
-                      "Also print each label's logit (exp(logit_scale) * cosine) and cosine");
+                      "Also print each label's logit (exp(logit_scale) * cosine, + logit_bias "
+                      "for SigLIP) and cosine");
     command
         ->add_option("--top-k", flags->top_k,
-                     "Print only the best K labels (scores stay the softmax over all labels)")
+                     "Print only the best K labels (scores are still computed over all labels)")
         ->check(CLI::Validator(
             [](std::string& value) -> std::string {
               int k = 0;
@@ -341,7 +342,9 @@ void run_batch(const ClassifyFlags& flags) {
 void add_classify_commands(CLI::App& app) {
   auto classify_flags = std::make_shared<ClassifyFlags>();
   auto* classify =
-      add_common(app, "classify", "Score every label for an image (softmax over the labels)",
+      add_common(app, "classify",
+                 "Score every label for an image (CLIP: softmax over the labels; SigLIP: "
+                 "independent sigmoid per label)",
                  classify_flags, /*batch=*/true);
   classify->footer(R"(Examples:
   zeroshot classify dog.jpg "a dog" "a cat" "a sports car"
@@ -353,6 +356,9 @@ void add_classify_commands(CLI::App& app) {
   zeroshot classify -l dog -l cat -l "sports car" photos/ extra.jpg @more.txt > results.jsonl
   zeroshot classify --labels-file labels.txt --threads 4 photos/
 
+Scores: CLIP's are the softmax of the logits over the given labels (they sum to 1); SigLIP's are
+each label's own sigmoid(logit), as Hugging Face's pipeline gives them: independent, not summing to
+1 (a label's score does not change when other labels are added). Both are sorted best first.
 Text output: one line per label, best first: score, then label (with --raw: score, logit, cosine,
 label). JSON output:
   [{"label": "a dog", "score": 0.97}, ...]
@@ -361,8 +367,8 @@ Ensembles: --template (repeatable), --templates NAME and --templates-file F add 
 templates; a label's text embedding is the L2-normalised mean of its prompts' normalised
 embeddings (OpenAI's prompt ensembling), then scored as with one template. Built-in sets:
 openai-imagenet-80 (the CLIP paper's 80 ImageNet templates) and openai-imagenet-7 (the 7 that
-OpenAI's forward selection kept). --top-k K prints the best K; their scores are still the softmax
-over every label.
+OpenAI's forward selection kept). --top-k K prints the best K; their scores are still the ones
+computed over every label.
 With -l/--label or --labels-file every positional argument is an image, a folder (its image files,
 sorted) or @FILE (one path per line); one JSON line per image, in order:
   {"image": "a.jpg", "results": [{"label": "dog", "score": 0.97}, ...]}

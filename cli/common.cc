@@ -12,7 +12,8 @@ namespace zeroshot::cli {
 void ModelFlags::add_to(CLI::App& command) {
   command
       .add_option("--repo", repo,
-                  "Model: a local folder in the Hugging Face CLIP layout, or a hub repo id")
+                  "Model: a local folder in the Hugging Face CLIP or SigLIP layout, or a hub "
+                  "repo id")
       ->capture_default_str();
   command.add_option("--revision", revision, "Branch, tag or commit of a hub repo")
       ->capture_default_str();

@@ -32,7 +32,8 @@ void add_download_command(CLI::App& app) {
   zeroshot download --revision 3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268 openai/clip-vit-base-patch32
   HF_TOKEN=hf_... zeroshot download my-org/private-clip
 
-Fetches config.json, model.safetensors, preprocessor_config.json and the tokenizer files into
+Fetches config.json, model.safetensors, preprocessor_config.json and the tokenizer files (CLIP's
+tokenizer.json, vocab.json, merges.txt; SigLIP's spiece.model) into
 HF_HUB_CACHE (default ~/.cache/huggingface/hub), exactly as Python's huggingface_hub would, then
 prints the snapshot folder. Files already cached are not downloaded again; an interrupted
 download resumes. Later commands (classify --repo ...) then work offline (HF_HUB_OFFLINE=1).

@@ -1,4 +1,4 @@
-// zeroshot embed: L2-normalised CLIP embeddings of images and texts, in the order given.
+// zeroshot embed: L2-normalised embeddings of images and texts, in the order given.
 #include <iostream>
 #include <memory>
 

@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "zeroshot: zero-shot image classification with CLIP.\n"
+      "zeroshot: zero-shot image classification with CLIP and SigLIP.\n"
       "Give an image and any labels; get back how well each label describes it."};
   app.set_version_flag("--version", zeroshot::version());
   app.require_subcommand(1);
@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   zeroshot similarity a.jpg b.jpg
   zeroshot download openai/clip-vit-base-patch16
   zeroshot cache ls
-Models: --repo takes a local folder in the Hugging Face CLIP layout or a hub id (default
+  zeroshot serve --port 8080                 # HTTP API and web page
+Models: --repo takes a local folder in the Hugging Face CLIP or SigLIP layout (config.json's
+model_type picks the family; SigLIP scores are independent sigmoids) or a hub id (default
 openai/clip-vit-base-patch32), downloaded on first use into the Hugging Face cache that Python's
 huggingface_hub shares (HF_HUB_CACHE; HF_HUB_OFFLINE=1 never touches the network).
 Run 'zeroshot SUBCOMMAND --help' for each subcommand's options and examples.)");
@@ -26,6 +28,7 @@ Run 'zeroshot SUBCOMMAND --help' for each subcommand's options and examples.)");
   zeroshot::cli::add_tokenize_command(app);
   zeroshot::cli::add_download_command(app);
   zeroshot::cli::add_cache_command(app);
+  zeroshot::cli::add_serve_command(app);
   // Usage errors have the same shape as the others, with the code name "usage" (docs/ERRORS.md).
   auto usage_error = [](const std::string& message) {
     std::cerr << "zeroshot: error (usage): " << message

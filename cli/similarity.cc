@@ -1,4 +1,4 @@
-// zeroshot similarity: cosine similarity of two images' CLIP embeddings.
+// zeroshot similarity: cosine similarity of two images' embeddings.
 #include <cstdio>
 #include <memory>
 

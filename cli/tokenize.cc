@@ -1,4 +1,4 @@
-// zeroshot tokenize: CLIP token ids, as the model sees the text.
+// zeroshot tokenize: the model's token ids (CLIP BPE or SigLIP SentencePiece), as it sees the text.
 #include <cstdio>
 #include <memory>
 
@@ -14,14 +14,17 @@ void add_tokenize_command(CLI::App& app) {
   };
   auto flags = std::make_shared<Flags>();
   auto* command = app.add_subcommand(
-      "tokenize", "Print CLIP token ids: <|startoftext|> ... <|endoftext|>, truncated to 77");
+      "tokenize",
+      "Print the model's token ids: CLIP <|startoftext|> ... <|endoftext|> (at most 77), SigLIP "
+      "SentencePiece ids ending with </s> (at most 64, not padded)");
   flags->model.add_to(*command);
   command->add_flag("--json", flags->json, "Print JSON for scripts");
   command->add_option("TEXT", flags->texts, "Texts to tokenize (verbatim, no template)")
       ->required();
   command->footer(R"(Examples:
   zeroshot tokenize "a photo of a dog"           # prints: 49406 320 1125 539 320 1929 49407
-  zeroshot tokenize --json "a dog" "a cat"       # prints [{"text": "a dog", "ids": [...]}, ...])");
+  zeroshot tokenize --json "a dog" "a cat"       # prints [{"text": "a dog", "ids": [...]}, ...]
+  zeroshot tokenize --repo google/siglip-base-patch16-224 "a photo of a dog"   # ... ends with 1)");
   command->callback([flags] {
     auto model = flags->model.load();
     nlohmann::json out = nlohmann::json::array();

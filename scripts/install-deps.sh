@@ -12,6 +12,8 @@ packages=(
   # libraries
   libvips-dev nlohmann-json3-dev libcurl4-openssl-dev libutf8proc-dev libcli11-dev
   libcpp-httplib-dev
+  # SigLIP's tokenizer: Google's SentencePiece library
+  libsentencepiece-dev
   # oneDNN; its CMake package (dnnl-config.cmake) looks for the OpenCL headers and ICD loader,
   # which Debian ships in a Recommends of libdnnl-dev
   libdnnl-dev ocl-icd-opencl-dev
@@ -22,7 +24,15 @@ packages=(
   clang libclang-rt-14-dev libomp-dev
   # CI checks: formatting (scripts/check-format.sh)
   clang-format
+  # the web page's browser test (tests/browser: puppeteer-core from npm drives chromium)
+  chromium nodejs
+  # regenerating tests/fixtures/siglip (make_siglip_fixtures.py, run by hand with /usr/bin/python3):
+  # spm_train, the SentencePiece Python binding with its protobuf, Pillow
+  sentencepiece python3-sentencepiece python3-protobuf python3-pil
 )
+# npm for that test, unless one is already on PATH (NodeSource's nodejs bundles its own and
+# conflicts with Debian's npm package)
+if ! command -v npm >/dev/null; then packages+=(npm); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,4 @@
-// zeroshot: zero-shot image classification with CLIP.
+// zeroshot: zero-shot image classification with CLIP and SigLIP.
 //
 //   #include <zeroshot/zeroshot.h>
 //   auto model = zeroshot::Model::load({.repo = "openai/clip-vit-base-patch32"});
@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,7 +39,8 @@ enum class Precision {
 };
 
 struct LoadOptions {
-  // A local folder in the Hugging Face CLIPModel layout, or a hub repo id ("org/name").
+  // A local folder in the Hugging Face CLIPModel or SiglipModel layout, or a hub repo id
+  // ("org/name"). config.json's model_type picks the family ("clip" when absent).
   std::string repo = std::string(kDefaultRepo);
   // Branch, tag or commit hash, for repo ids.
   std::string revision = "main";
@@ -67,10 +69,17 @@ struct ClassifyOptions {
   int top_k = 0;
 };
 
+// How a model turns logits into scores (its family's, as Hugging Face's zero-shot pipeline).
+enum class ScoreKind {
+  kSoftmax,  // CLIP: a softmax over all the given labels; the scores sum to 1
+  kSigmoid,  // SigLIP: sigmoid(logit) per label, independent of the other labels (no sum to 1)
+};
+
 struct LabelScore {
   std::string label;  // the caller's label, not the templated prompt
-  float score;        // softmax of CLIP's logits over all the given labels
-  float logit = 0;    // exp(logit_scale) * cosine: what the softmax takes
+  float score;        // softmax of the logits over all the given labels, or (SigLIP) the sigmoid
+                      // of this label's logit: see Model::score_kind()
+  float logit = 0;    // exp(logit_scale) * cosine (+ logit_bias for SigLIP): what the score takes
   float cosine = 0;   // cosine of the image and label embeddings, in [-1, 1]
 };
 
@@ -80,13 +89,19 @@ class Model {
   static Model load(const LoadOptions& options = {});
 
   // Every label (the best options.top_k of them, if set) with its score, sorted by descending
-  // score; the scores of all labels sum to 1.
+  // score; for CLIP the scores of all labels sum to 1, for SigLIP each is independent.
   std::vector<LabelScore> classify(const Image& image, std::span<const std::string> labels,
                                    const ClassifyOptions& options = {}) const;
   // classify() for several images, run as batches through the vision tower (faster per image).
   std::vector<std::vector<LabelScore>> classify_batch(std::span<const Image> images,
                                                       std::span<const std::string> labels,
                                                       const ClassifyOptions& options = {}) const;
+  // classify() for an image embedding computed before (embed_image / embed_images): exactly the
+  // scores classify() gives that image. For callers that run one batch of images whose labels
+  // differ per image (the HTTP server batches requests of different clients).
+  std::vector<LabelScore> classify_embedding(std::span<const float> image_embedding,
+                                             std::span<const std::string> labels,
+                                             const ClassifyOptions& options = {}) const;
   // The best label of classify().
   std::string label(const Image& image, std::span<const std::string> labels,
                     const ClassifyOptions& options = {}) const;
@@ -99,12 +114,25 @@ class Model {
   // Several at once (batched; texts go through the model's text embedding cache).
   std::vector<std::vector<float>> embed_images(std::span<const Image> images) const;
   std::vector<std::vector<float>> embed_texts(std::span<const std::string> texts) const;
-  // CLIP token ids for text: <|startoftext|> ... <|endoftext|>, truncated to the model's positions.
+  // The model's token ids for text, truncated to its text length: CLIP <|startoftext|> ...
+  // <|endoftext|>; SigLIP the SentencePiece ids ending with </s> (not padded).
   std::vector<int> tokenize(std::string_view text) const;
+
+  // Lookups of the text embedding cache since load (all copies of this Model together).
+  struct TextCacheStats {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::size_t entries = 0;
+  };
+  TextCacheStats text_cache_stats() const;
 
   int embedding_dim() const;
   // exp(logit_scale): the factor from cosine to logits.
   float logit_scale() const;
+  // Added to every logit: SigLIP's logit_bias; 0 for CLIP.
+  float logit_bias() const;
+  // Softmax (CLIP) or independent sigmoid (SigLIP) scores.
+  ScoreKind score_kind() const;
   // The folder the model was loaded from.
   const std::string& folder() const;
 

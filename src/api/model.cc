@@ -1,5 +1,6 @@
-// The public Model: loads a CLIP folder (config, tokenizer, weights) once and answers classify,
-// label, similarity and embedding calls. Everything held here is immutable after load.
+// The public Model: loads a model folder (config, tokenizer, weights) once, through the family its
+// config.json names (family/registry.h), and answers classify, label, similarity and embedding
+// calls. Everything held here is immutable after load.
 #include "zeroshot/model.h"
 
 #include <algorithm>
@@ -14,15 +15,11 @@
 #include <unordered_map>
 
 #include "api/hub_progress.h"
-#include "config/clip_config.h"
+#include "family/registry.h"
 #include "hub/hub.h"
 #include "image/preprocess.h"
 #include "kernels/gemm.h"
 #include "kernels/threads.h"
-#include "model/clip_model.h"
-#include "safetensors/safetensors.h"
-#include "tokenizer/tokenizer.h"
-#include "util/mapped_file.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot {
@@ -40,9 +37,18 @@ class TextCache {
     if (capacity_ == 0) return std::nullopt;
     std::lock_guard lock(mutex_);
     const auto it = index_.find(prompt);
-    if (it == index_.end()) return std::nullopt;
+    if (it == index_.end()) {
+      ++misses_;
+      return std::nullopt;
+    }
+    ++hits_;
     entries_.splice(entries_.begin(), entries_, it->second);  // now the most recent
     return it->second->second;
+  }
+
+  Model::TextCacheStats stats() {
+    std::lock_guard lock(mutex_);
+    return {hits_, misses_, entries_.size()};
   }
 
   void put(const std::string& prompt, const std::vector<float>& embedding) {
@@ -64,6 +70,8 @@ class TextCache {
   using Entry = std::pair<std::string, std::vector<float>>;
   std::mutex mutex_;
   std::size_t capacity_;
+  std::uint64_t hits_ = 0;
+  std::uint64_t misses_ = 0;
   std::list<Entry> entries_;  // most recently used first
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // keys in entries_
 };
@@ -72,10 +80,7 @@ class TextCache {
 
 struct Model::Impl {
   std::string folder;
-  config::ClipConfig config;
-  image::PreprocessParams preprocess;
-  tokenizer::Tokenizer tokenizer;
-  model::ClipModel clip;  // shares the safetensors mapping: float32 weights are used in place
+  family::LoadedModel model;  // shares the safetensors mapping: float32 weights are used in place
   float logit_scale_exp = 1.0f;
   int threads = 0;                        // per call; 0 = the caller's OpenMP setting
   std::shared_ptr<TextCache> text_cache;  // shared by copies of the Model; internally locked
@@ -95,6 +100,9 @@ struct Model::Impl {
   std::vector<std::vector<float>> label_embeddings(std::span<const std::string> labels,
                                                    std::span<const std::string> templates,
                                                    std::span<const std::string> prompts) const;
+  // The same for the templates of `options` (checked, with the labels).
+  std::vector<std::vector<float>> label_embeddings(std::span<const std::string> labels,
+                                                   const ClassifyOptions& options) const;
 };
 
 namespace {
@@ -105,8 +113,9 @@ void require_file(const std::string& folder, const char* name, const std::string
   if (!fs::is_regular_file(fs::path(folder) / name)) {
     throw Error(ErrorCode::kModelNotFound,
                 "model '" + repo + "': " + (fs::path(folder) / name).string() +
-                    " is missing; a CLIP model folder needs config.json, model.safetensors, "
-                    "preprocessor_config.json and tokenizer.json (or vocab.json + merges.txt)");
+                    " is missing; a model folder needs config.json, model.safetensors, "
+                    "preprocessor_config.json and its tokenizer's files (CLIP: tokenizer.json or "
+                    "vocab.json + merges.txt; SigLIP: spiece.model)");
   }
 }
 
@@ -120,32 +129,6 @@ kernels::GemmPrecision to_gemm_precision(Precision precision) {
   }
   throw Error(ErrorCode::kInvalidArgument,
               "precision: unknown value " + std::to_string(static_cast<int>(precision)));
-}
-
-image::PreprocessParams to_params(const config::PreprocessorConfig& p,
-                                  const config::VisionConfig& vision, const std::string& source) {
-  image::PreprocessParams params;
-  params.do_resize = p.do_resize;
-  params.shortest_edge = p.shortest_edge;
-  params.resample = static_cast<int>(p.resample);
-  params.do_center_crop = p.do_center_crop;
-  params.crop_height = p.crop_height;
-  params.crop_width = p.crop_width;
-  params.do_rescale = p.do_rescale;
-  params.rescale_factor = p.rescale_factor;
-  params.do_normalize = p.do_normalize;
-  params.mean = p.image_mean;
-  params.std = p.image_std;
-  // The vision tower takes exactly image_size x image_size; HF would fail later with a shape error.
-  if (!p.do_center_crop || p.crop_height != vision.image_size ||
-      p.crop_width != vision.image_size) {
-    throw Error(ErrorCode::kModelInvalid,
-                source + ": the preprocessor must centre-crop to the model's image_size (" +
-                    std::to_string(vision.image_size) + "x" + std::to_string(vision.image_size) +
-                    "), but crops to " + std::to_string(p.crop_height) + "x" +
-                    std::to_string(p.crop_width) + (p.do_center_crop ? "" : " (crop disabled)"));
-  }
-  return params;
 }
 
 void l2_normalize(std::vector<float>& v) {
@@ -219,9 +202,9 @@ std::vector<std::vector<float>> Model::Impl::image_embeddings(std::span<const Im
   // Batches of 8: enough rows (8 x 50 tokens for ViT-B/32) for the GEMMs to run near their peak
   // rate, while the per-call scratch stays a few MB.
   constexpr std::size_t kBatch = 8;
-  const int side = config.vision.image_size;
-  const std::size_t image_floats = 3 * static_cast<std::size_t>(side) * side;
-  const auto dim = static_cast<std::size_t>(config.projection_dim);
+  const image::ImageSize size = image::output_size(1, 1, model.preprocess);  // same for any input
+  const std::size_t image_floats = 3 * static_cast<std::size_t>(size.height) * size.width;
+  const auto dim = static_cast<std::size_t>(model.towers->embedding_dim());
   std::vector<std::vector<float>> embeddings;
   embeddings.reserve(images.size());
   std::vector<float> pixels;  // [batch, 3, side, side]
@@ -231,11 +214,11 @@ std::vector<std::vector<float>> Model::Impl::image_embeddings(std::span<const Im
     pixels.resize(n * image_floats);
     for (std::size_t i = 0; i < n; ++i) {
       const Image& image = images[first + i];
-      image::preprocess(image.rgb().data(), image.width(), image.height(), preprocess,
+      image::preprocess(image.rgb().data(), image.width(), image.height(), model.preprocess,
                         pixels.data() + i * image_floats);
     }
     out.resize(n * dim);
-    clip.encode_images(pixels.data(), static_cast<int>(n), out.data());
+    model.towers->encode_images(pixels.data(), static_cast<int>(n), out.data());
     for (std::size_t i = 0; i < n; ++i) {
       std::vector<float> e(out.begin() + static_cast<std::ptrdiff_t>(i * dim),
                            out.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
@@ -251,7 +234,7 @@ std::vector<std::vector<float>> Model::Impl::text_embeddings(std::span<const std
   // A few hundred prompts per text-tower pass: the GEMMs see thousands of rows, and the scratch
   // stays bounded (256 prompts x ~10 tokens x 2048 floats of MLP ~ 20 MB for ViT-B/32).
   constexpr std::size_t kChunk = 256;
-  const auto dim = static_cast<std::size_t>(config.projection_dim);
+  const auto dim = static_cast<std::size_t>(model.towers->embedding_dim());
   std::vector<std::vector<float>> embeddings(prompts.size());
   // Distinct prompts that are not cached -> the positions that want them.
   std::vector<std::size_t> missing;  // first position of each distinct missing prompt
@@ -273,7 +256,7 @@ std::vector<std::vector<float>> Model::Impl::text_embeddings(std::span<const std
     for (std::size_t j = 0; j < n; ++j) {
       const std::size_t i = missing[first + j];
       try {
-        ids.push_back(tokenizer.encode(prompts[i], config.text.max_position_embeddings));
+        ids.push_back(model.tokenizer->model_input(prompts[i]));
       } catch (const Error& e) {
         // The tokenizer's message (invalid UTF-8 at an offset) does not say which label it was.
         if (what.empty() || e.code() != ErrorCode::kInvalidArgument) throw;
@@ -282,7 +265,7 @@ std::vector<std::vector<float>> Model::Impl::text_embeddings(std::span<const std
       }
     }
     out.resize(n * dim);
-    clip.encode_texts(ids, out.data());
+    model.towers->encode_texts(ids, out.data());
     for (std::size_t j = 0; j < n; ++j) {
       const std::size_t i = missing[first + j];
       std::vector<float> e(out.begin() + static_cast<std::ptrdiff_t>(j * dim),
@@ -303,50 +286,47 @@ Model Model::load(const LoadOptions& options) {
   for (const char* name : {"config.json", "model.safetensors", "preprocessor_config.json"})
     require_file(folder, name, options.repo);
 
-  const std::string config_path = (fs::path(folder) / "config.json").string();
-  const std::string preprocessor_path = (fs::path(folder) / "preprocessor_config.json").string();
-  auto config = config::parse_clip_config(util::read_file(config_path), config_path);
-  auto preprocessor =
-      config::parse_preprocessor_config(util::read_file(preprocessor_path), preprocessor_path);
-  auto params = to_params(preprocessor, config.vision, preprocessor_path);
-  auto tokenizer = tokenizer::Tokenizer::from_folder(folder);
-  model::ClipModel clip = [&] {
-    auto weights = safetensors::File::open((fs::path(folder) / "model.safetensors").string());
-    return model::ClipModel(config, weights.tensors(), weights.path(),
-                            to_gemm_precision(options.precision), weights.mapping());
-  }();
-  const float scale = std::exp(clip.logit_scale());
-  auto impl = std::make_shared<Impl>(Impl{folder, std::move(config), params, std::move(tokenizer),
-                                          std::move(clip), scale, options.threads,
+  family::LoadedModel model = family::load_model(folder, to_gemm_precision(options.precision));
+  const float scale = std::exp(model.logit_scale);
+  auto impl = std::make_shared<Impl>(Impl{folder, std::move(model), scale, options.threads,
                                           std::make_shared<TextCache>(options.text_cache_entries)});
   return Model(std::move(impl));
 }
 
 namespace {
 
-// logits = exp(logit_scale) * cosine, then a softmax over all the labels (max subtracted); sorted
-// by descending score, stable for ties; the best top_k kept (0 = all).
+// logits = exp(logit_scale) * cosine + logit_bias; scores: a softmax over all the labels (max
+// subtracted; CLIP) or each logit's sigmoid (SigLIP, HF's zero-shot pipeline: independent per
+// label). Sorted by descending score, stable for ties; the best top_k kept (0 = all).
 std::vector<LabelScore> score_labels(const std::vector<float>& image_embedding,
                                      const std::vector<std::vector<float>>& text_embeddings,
-                                     std::span<const std::string> labels, float logit_scale_exp,
+                                     std::span<const std::string> labels,
+                                     const family::LoadedModel& model, float logit_scale_exp,
                                      int top_k) {
   std::vector<float> cosines(labels.size());  // [labels]
   std::vector<float> logits(labels.size());   // [labels]
   for (std::size_t i = 0; i < labels.size(); ++i) {
     cosines[i] = dot(image_embedding, text_embeddings[i]);
-    logits[i] = logit_scale_exp * cosines[i];
+    logits[i] = logit_scale_exp * cosines[i] + model.logit_bias;
   }
-  const float max_logit = *std::max_element(logits.begin(), logits.end());
-  std::vector<double> exps(labels.size());  // [labels]
-  double sum = 0;
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    sum += (exps[i] = std::exp(logits[i] - max_logit));
+  std::vector<float> probabilities(labels.size());  // [labels]
+  if (model.scoring == family::Scoring::kSigmoid) {
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      probabilities[i] =
+          static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(logits[i]))));
+  } else {
+    const float max_logit = *std::max_element(logits.begin(), logits.end());
+    std::vector<double> exps(labels.size());  // [labels]
+    double sum = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      sum += (exps[i] = std::exp(logits[i] - max_logit));
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      probabilities[i] = static_cast<float>(static_cast<float>(exps[i]) / sum);
+  }
   std::vector<LabelScore> scores;
   scores.reserve(labels.size());
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    scores.push_back({labels[i], static_cast<float>(static_cast<float>(exps[i]) / sum), logits[i],
-                      std::clamp(cosines[i], -1.0f, 1.0f)});
-  }
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    scores.push_back({labels[i], probabilities[i], logits[i], std::clamp(cosines[i], -1.0f, 1.0f)});
   std::stable_sort(scores.begin(), scores.end(),
                    [](const LabelScore& a, const LabelScore& b) { return a.score > b.score; });
   if (top_k > 0 && static_cast<std::size_t>(top_k) < scores.size())
@@ -419,23 +399,44 @@ std::vector<std::vector<float>> Model::Impl::label_embeddings(
   return texts;
 }
 
+std::vector<std::vector<float>> Model::Impl::label_embeddings(
+    std::span<const std::string> labels, const ClassifyOptions& options) const {
+  const auto templates = call_templates(options);
+  return label_embeddings(labels, templates, make_prompts(labels, templates, options));
+}
+
 std::vector<std::vector<LabelScore>> Model::classify_batch(std::span<const Image> images,
                                                            std::span<const std::string> labels,
                                                            const ClassifyOptions& options) const {
-  const auto templates = call_templates(options);
-  const auto prompts = make_prompts(labels, templates, options);
   const kernels::ThreadScope threads(impl_->threads);
   // Labels first: a bad label fails before any image work.
-  const auto texts = impl_->label_embeddings(labels, templates, prompts);
+  const auto texts = impl_->label_embeddings(labels, options);
   const auto image_embeddings = impl_->image_embeddings(images);
   std::vector<std::vector<LabelScore>> results;
   results.reserve(images.size());
   for (const auto& image_embedding : image_embeddings) {
-    results.push_back(
-        score_labels(image_embedding, texts, labels, impl_->logit_scale_exp, options.top_k));
+    results.push_back(score_labels(image_embedding, texts, labels, impl_->model,
+                                   impl_->logit_scale_exp, options.top_k));
   }
   return results;
 }
+
+std::vector<LabelScore> Model::classify_embedding(std::span<const float> image_embedding,
+                                                  std::span<const std::string> labels,
+                                                  const ClassifyOptions& options) const {
+  const int dim = impl_->model.towers->embedding_dim();
+  if (image_embedding.size() != static_cast<std::size_t>(dim)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "image embedding has " + std::to_string(image_embedding.size()) +
+                    " values; this model's embeddings have " + std::to_string(dim));
+  }
+  const kernels::ThreadScope threads(impl_->threads);
+  const auto texts = impl_->label_embeddings(labels, options);
+  return score_labels(std::vector<float>(image_embedding.begin(), image_embedding.end()), texts,
+                      labels, impl_->model, impl_->logit_scale_exp, options.top_k);
+}
+
+Model::TextCacheStats Model::text_cache_stats() const { return impl_->text_cache->stats(); }
 
 std::string Model::label(const Image& image, std::span<const std::string> labels,
                          const ClassifyOptions& options) const {
@@ -471,11 +472,16 @@ std::vector<std::vector<float>> Model::embed_texts(std::span<const std::string> 
 }
 
 std::vector<int> Model::tokenize(std::string_view text) const {
-  return impl_->tokenizer.encode(text, impl_->config.text.max_position_embeddings);
+  return impl_->model.tokenizer->encode(text);
 }
 
-int Model::embedding_dim() const { return impl_->config.projection_dim; }
+int Model::embedding_dim() const { return impl_->model.towers->embedding_dim(); }
 float Model::logit_scale() const { return impl_->logit_scale_exp; }
+float Model::logit_bias() const { return impl_->model.logit_bias; }
+ScoreKind Model::score_kind() const {
+  return impl_->model.scoring == family::Scoring::kSigmoid ? ScoreKind::kSigmoid
+                                                           : ScoreKind::kSoftmax;
+}
 const std::string& Model::folder() const { return impl_->folder; }
 
 Model cached_model(const Options& options) {

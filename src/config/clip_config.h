@@ -63,6 +63,8 @@ enum class Resample {
 struct PreprocessorConfig {
   bool do_resize = true;
   int shortest_edge = 224;  // "size": 224 or {"shortest_edge": 224}
+  int resize_height = 0;    // "size": {"height": h, "width": w}: an exact size (SigLIP), else 0
+  int resize_width = 0;
   Resample resample = Resample::kBicubic;
   bool do_center_crop = true;
   int crop_height = 224;  // "crop_size": 224 or {"height": 224, "width": 224}

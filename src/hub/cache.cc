@@ -203,11 +203,17 @@ bool RepoCache::known_missing(const std::string& commit, const std::string& file
   return fs::exists(no_exist_path(commit, file), ec);
 }
 
+bool has_bpe_tokenizer(const std::string& folder) {
+  std::error_code ec;
+  auto has = [&](const char* name) { return fs::is_regular_file(fs::path(folder) / name, ec); };
+  return has("tokenizer.json") || (has("vocab.json") && has("merges.txt"));
+}
+
 bool is_complete_model_folder(const std::string& folder) {
   std::error_code ec;
   auto has = [&](const char* name) { return fs::is_regular_file(fs::path(folder) / name, ec); };
   return has("config.json") && has("model.safetensors") && has("preprocessor_config.json") &&
-         (has("tokenizer.json") || (has("vocab.json") && has("merges.txt")));
+         (has_bpe_tokenizer(folder) || has(kSentencePieceFile));
 }
 
 std::vector<CachedModel> scan_cache(const std::string& cache_dir) {

@@ -73,8 +73,15 @@ class RepoCache {
   std::string storage_;
 };
 
+// SigLIP's tokenizer file, fetched when a snapshot has no CLIP (byte-level BPE) tokenizer.
+inline constexpr const char* kSentencePieceFile = "spiece.model";
+
+// tokenizer.json or vocab.json + merges.txt: CLIP's tokenizer.
+bool has_bpe_tokenizer(const std::string& folder);
+
 // A snapshot folder that holds what Model::load reads: config.json, model.safetensors,
-// preprocessor_config.json, and tokenizer.json or vocab.json + merges.txt (symlinks must resolve).
+// preprocessor_config.json, and tokenizer.json or vocab.json + merges.txt (CLIP) or spiece.model
+// (SigLIP) (symlinks must resolve).
 bool is_complete_model_folder(const std::string& folder);
 
 // Every models--* entry of the cache (datasets and spaces are skipped), sorted by repo id.

@@ -429,10 +429,16 @@ std::string download_snapshot(const ResolveOptions& options) {
                     ": it is not a CLIP model in the Hugging Face layout");
   }
   const std::string folder = cache.snapshot_dir(commit);
+  if (!has_bpe_tokenizer(folder)) {
+    // No CLIP tokenizer: a SentencePiece model (SigLIP) instead. Asked for only then, so a CLIP
+    // download makes exactly the requests (and .no_exist entries) it always made.
+    fetch_file(cache, ctx, url_revision, kSentencePieceFile, http, download_http, options.progress);
+  }
   if (!is_complete_model_folder(folder)) {
     throw Error(ErrorCode::kModelInvalid,
                 "'" + ctx.repo + "' at revision '" + options.revision +
-                    "' has neither tokenizer.json nor vocab.json + merges.txt");
+                    "' has neither tokenizer.json nor vocab.json + merges.txt (CLIP) nor "
+                    "spiece.model (SigLIP)");
   }
   // Written last: a ref only ever names a snapshot that holds a whole model.
   cache.write_ref(options.revision, commit);

@@ -26,10 +26,11 @@ struct ResolveOptions {
   ProgressCallback progress;      // optional, per file
 };
 
-// The files of a CLIP model that are fetched, in order. config.json, model.safetensors and
-// preprocessor_config.json are required; the tokenizer files are optional one by one (the
+// The files of a model that are fetched, in order. config.json, model.safetensors and
+// preprocessor_config.json are required; the tokenizer files are optional one by one (CLIP's
 // tokenizer needs tokenizer.json or vocab.json + merges.txt), and a 404 for one is recorded in
-// .no_exist/<commit>/ as huggingface_hub does.
+// .no_exist/<commit>/ as huggingface_hub does. When none of CLIP's tokenizers is there,
+// spiece.model (SigLIP's) is fetched after these.
 const std::vector<std::string>& model_files();
 
 // A folder holding config.json, model.safetensors, preprocessor_config.json and the tokenizer

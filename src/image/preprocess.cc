@@ -40,6 +40,18 @@ Filter check_filter(int resample) {
 
 }  // namespace
 
+ImageSize resize_target(int width, int height, const PreprocessParams& params) {
+  if (params.resize_height <= 0 && params.resize_width <= 0)
+    return resized_size(width, height, params.shortest_edge);
+  check_input(width, height);
+  if (params.resize_height <= 0 || params.resize_width <= 0) {
+    throw Error(ErrorCode::kModelInvalid, "preprocessor_config.json: size " +
+                                              size_text(params.resize_width, params.resize_height) +
+                                              ": expected a positive height and width");
+  }
+  return {params.resize_height, params.resize_width};
+}
+
 ImageSize resized_size(int width, int height, int shortest_edge) {
   check_input(width, height);
   if (shortest_edge <= 0) {
@@ -82,15 +94,14 @@ ImageSize output_size(int width, int height, const PreprocessParams& params) {
     }
     return {params.crop_height, params.crop_width};
   }
-  return params.do_resize ? resized_size(width, height, params.shortest_edge)
-                          : ImageSize{height, width};
+  return params.do_resize ? resize_target(width, height, params) : ImageSize{height, width};
 }
 
 RgbImage resize_and_crop(const std::uint8_t* rgb, int width, int height,
                          const PreprocessParams& params) {
   const ImageSize out = output_size(width, height, params);
-  const ImageSize resized = params.do_resize ? resized_size(width, height, params.shortest_edge)
-                                             : ImageSize{height, width};
+  const ImageSize resized =
+      params.do_resize ? resize_target(width, height, params) : ImageSize{height, width};
   const Filter filter = params.do_resize ? check_filter(params.resample) : Filter::kBicubic;
   // HF's center_crop: top = (h - crop_h) // 2, left = (w - crop_w) // 2 in the resized image; a
   // smaller image is padded with zeros, placed ceil((crop - size) / 2) from the top/left, which is

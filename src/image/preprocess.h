@@ -1,7 +1,8 @@
 // Hugging Face CLIPImageProcessor (the PIL path) on 8-bit RGB: resize the shortest edge with
 // Pillow's resampling, centre crop (zero padding when the image is smaller), rescale and normalise
-// into float32 CHW. Images are always [height, width, 3]: channel order is never guessed (HF
-// misreads images whose height is 1 or 3 as channels-first).
+// into float32 CHW. With an exact resize size (SiglipImageProcessor) the image is resized to it,
+// aspect ratio not kept, and not cropped. Images are always [height, width, 3]: channel order is
+// never guessed (HF misreads images whose height is 1 or 3 as channels-first).
 #pragma once
 
 #include <array>
@@ -15,6 +16,9 @@ namespace zeroshot::image {
 struct PreprocessParams {
   bool do_resize = true;
   int shortest_edge = 224;
+  // Both > 0: resize to exactly resize_width x resize_height instead (SigLIP's
+  // "size": {"height", "width"}); shortest_edge is then unused.
+  int resize_height = 0, resize_width = 0;
   int resample = 3;  // PIL codes: 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX, 5 HAMMING
   bool do_center_crop = true;
   int crop_height = 224, crop_width = 224;
@@ -32,6 +36,9 @@ struct ImageSize {
 // The size after the resize step, as HF's get_resize_output_image_size(default_to_square=False):
 // the short edge becomes `shortest_edge`, the long one int(shortest_edge * long / short).
 ImageSize resized_size(int width, int height, int shortest_edge);
+
+// The size of the resize step: the exact size when the params give one, else resized_size().
+ImageSize resize_target(int width, int height, const PreprocessParams& params);
 
 // The size resize_and_crop produces (the crop size when cropping). Throws zeroshot::Error
 // (kInvalidArgument) for a non-positive input size, kModelInvalid for absurd parameters or an

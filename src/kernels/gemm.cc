@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/cpu_dispatch.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::kernels {
@@ -30,12 +31,22 @@ struct LinearWeights::Impl {
   bool has_bias = false;
   memory::dim y_stride = 0;  // row stride of y, in floats
   // Plain weights: `primitive` has a run-time row count and serves every call. Blocked weights:
-  // oneDNN 2.6's brgemm kernels (its fast path on AVX-512) take no run-time dimension, so every
-  // call makes the primitive for its row count; oneDNN's primitive cache makes a repeat cost a
-  // few microseconds, and the blocked layout is the same for every row count.
+  // oneDNN 2.6's brgemm kernels (its fast path on AVX-512) take no run-time dimension, so each
+  // row count has its own primitive (the blocked layout is the same for every row count).
   bool per_rows = false;
   dnnl::matmul::primitive_desc pd;  // run-time rows (plain weights only)
   dnnl::matmul primitive;
+  // Blocked weights: the primitives of the row counts seen so far (a batch's or a prompt's
+  // tokens), so that a call skips making the primitive descriptor (a few microseconds in float32,
+  // ~20 with int8's per-channel scales). Bounded: past kMaxCachedRowCounts, calls make their own,
+  // whose kernels oneDNN's primitive cache still keeps (generating one takes ~0.3 ms).
+  struct ForRows {
+    dnnl::matmul::primitive_desc pd;
+    dnnl::matmul primitive;
+  };
+  static constexpr std::size_t kMaxCachedRowCounts = 32;
+  mutable std::mutex by_rows_mutex;
+  mutable std::unordered_map<int, ForRows> by_rows;
   memory::desc weights_md;  // [in, out] in the layout the primitives take
   // The weights in weights_md's layout. Blocked float32 weights that the caller keeps alive
   // (weight_owner) are packed on first use, not at construction: load touches no page, and a
@@ -45,13 +56,16 @@ struct LinearWeights::Impl {
   // Until packed: the weights' rows in HF's [out, in] row-major layout, in blocks stacked by
   // output rows (one block, or e.g. q, k and v).
   std::vector<std::span<const float>> sources;
-  // Set while `source` is the caller's memory: keeps it alive.
+  // Set while `sources` (or weights used in place) are the caller's memory: keeps it alive.
   std::shared_ptr<const void> weight_owner;
   std::function<void()> on_packed;  // called once `sources` have been packed
   memory bias;                      // [1, out], or empty
   // int8 only: per output channel, float weight = int8 weight * weight_scales[n].
   std::vector<float> weight_scales;  // [out]
   int levels = 255;                  // activations quantise to [0, levels]
+  // The per-call activation scale as a post-op (fixed weight scales, bias added after them),
+  // where that keeps oneDNN on brgemm; else run-time output scales (see make_pd).
+  bool scale_post_op = false;
 };
 
 namespace {
@@ -83,24 +97,35 @@ memory::desc rows_desc(memory::dim rows, memory::dim n, memory::dim stride) {
 // Weights tagged `any` let oneDNN choose its preferred layout for the fixed [K, N]; `ba` is HF's
 // [out, in] row-major matrix as it lies in the file.
 //   float32: src f32 [M, K] x wei f32 [K, N];
-//   int8: src u8 x wei s8 -> f32, with run-time per-channel output scales (activation scale x
-//   weight scale) and a run-time activation zero point. oneDNN 2.x scales the bias too
-//   (dst = oscale * (src x wei + bias)), so each call passes bias / oscale (ZeroInputGivesTheBias
-//   tests it). A binary-add post-op would avoid that, but sends the residual layers (+ sum) to
-//   oneDNN's reference implementation, ~10x slower.
+//   int8: src u8 x wei s8 -> f32 with a run-time activation zero point, scaled by activation
+//   scale x weight scale per output channel. brgemm (AVX-512 VNNI) takes no run-time output
+//   scales, so there the weight scales are fixed output scales and the activation scale (one
+//   number per call) a binary-multiply post-op, with the bias a binary add after it
+//   (scale_post_op). Elsewhere the scales are run-time output scales; oneDNN 2.x scales the bias
+//   too (dst = oscale * (src x wei + bias)), so each call passes bias / oscale
+//   (ZeroInputGivesTheBias tests it), because binary post-ops would send oneDNN's gemm kernels
+//   with a sum to its reference implementation, ~10x slower.
 dnnl::matmul::primitive_desc make_pd(const LinearWeights::Impl& impl, memory::dim rows,
                                      const memory::desc& wei) {
   const bool int8 = impl.precision == GemmPrecision::kInt8;
   const memory::desc src({rows, impl.k}, int8 ? DataType::u8 : DataType::f32, Tag::ab);
   const memory::desc dst = rows_desc(rows, impl.n, impl.y_stride);
+  const memory::desc bia({1, impl.n}, DataType::f32, Tag::ab);
   dnnl::primitive_attr attr;
   // Scratch belongs to the call (passed at execute), so concurrent calls never share it.
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (int8) {
-    attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
-    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
-  }
   dnnl::post_ops ops;
+  const bool bias_post_op = int8 && impl.scale_post_op && impl.has_bias;
+  if (int8) {
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    if (impl.scale_post_op) {
+      attr.set_output_scales(1 << 1, impl.weight_scales);
+      ops.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, 1}, DataType::f32, Tag::ab));
+      if (bias_post_op) ops.append_binary(dnnl::algorithm::binary_add, bia);
+    } else {
+      attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    }
+  }
   if (impl.epilogue.activation) {
     const Activation activation = *impl.epilogue.activation;
     const float alpha = activation == Activation::kQuickGelu ? 1.702f : 0.0f;
@@ -108,8 +133,7 @@ dnnl::matmul::primitive_desc make_pd(const LinearWeights::Impl& impl, memory::di
   }
   if (impl.epilogue.accumulate) ops.append_sum(1.0f);
   attr.set_post_ops(ops);
-  if (impl.has_bias) {
-    const memory::desc bia({1, impl.n}, DataType::f32, Tag::ab);
+  if (impl.has_bias && !bias_post_op) {
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, bia, dst), attr, impl.engine);
   }
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, impl.engine);
@@ -233,13 +257,19 @@ LinearWeights::LinearWeights(std::span<const std::span<const float>> row_blocks,
     impl->epilogue = epilogue;
     impl->has_bias = !bias.empty();
     impl->y_stride = epilogue.y_stride != 0 ? epilogue.y_stride : out_features;
+    std::vector<float> storage;
+    std::vector<std::int8_t> quantised;  // int8: [out, in]
+    if (precision == GemmPrecision::kInt8) {
+      quantised = quantise_weights(stacked_rows(row_blocks, storage), out_features, in_features,
+                                   impl->weight_scales);
+      // The post-op form only where it reaches a blocked-weight kernel (brgemm).
+      impl->scale_post_op = true;
+      impl->scale_post_op = !is_plain(*impl, preferred_weights(*impl));
+    }
     impl->weights_md = preferred_weights(*impl);
     impl->per_rows = !is_plain(*impl, impl->weights_md);
-    std::vector<float> storage;
     if (precision == GemmPrecision::kInt8) {
       impl->levels = has_vnni() ? 255 : 127;
-      std::vector<std::int8_t> quantised = quantise_weights(
-          stacked_rows(row_blocks, storage), out_features, in_features, impl->weight_scales);
       impl->weights = pack(impl->engine, impl->weights_md,
                            memory(weights_desc(*impl, Tag::ba), impl->engine, quantised.data()));
     } else if (weight_owner && (impl->per_rows || row_blocks.size() == 1)) {
@@ -321,8 +351,19 @@ void execute_matmul(const LinearWeights::Impl& impl, int rows,
   dnnl::matmul::primitive_desc pd = impl.pd;
   dnnl::matmul primitive = impl.primitive;
   if (impl.per_rows) {
-    pd = make_pd(impl, rows, impl.weights_md);
-    primitive = dnnl::matmul(pd);  // from oneDNN's primitive cache after the first time
+    std::unique_lock lock(impl.by_rows_mutex);
+    const auto found = impl.by_rows.find(rows);
+    if (found != impl.by_rows.end()) {
+      pd = found->second.pd;
+      primitive = found->second.primitive;
+    } else {
+      lock.unlock();
+      pd = make_pd(impl, rows, impl.weights_md);
+      primitive = dnnl::matmul(pd);  // from oneDNN's primitive cache after the first time
+      lock.lock();
+      if (impl.by_rows.size() < LinearWeights::Impl::kMaxCachedRowCounts)
+        impl.by_rows.emplace(rows, LinearWeights::Impl::ForRows{pd, primitive});
+    }
   }
   const memory::desc scratch_md = pd.scratchpad_desc();
   // Uninitialised: oneDNN writes before it reads, and zeroing it cost a pass per call.
@@ -335,46 +376,77 @@ void execute_matmul(const LinearWeights::Impl& impl, int rows,
 }
 
 // Dynamic quantisation of the activations, per tensor: x ~ (q - zero_point) * scale with q in
-// [0, levels], the range [min(x, 0), max(x, 0)] mapped onto it (so 0 is exact).
-void linear_int8(const float* x, int rows, const LinearWeights& weights,
-                 const LinearWeights::Impl& impl, float* y) {
-  const std::size_t count = static_cast<std::size_t>(rows) * weights.in_features();
+// [0, levels], the range [min(x, 0), max(x, 0)] mapped onto it (so 0 is exact). Vectorised and
+// spread over the threads: at batch 1 it is a tenth of an int8 pass otherwise.
+struct ActivationQuantisation {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+};
+
+ZEROSHOT_TARGET_CLONES ActivationQuantisation quantise_activations(const float* x,
+                                                                   std::size_t count, int levels,
+                                                                   std::uint8_t* q) {
+  const bool parallel = count >= (std::size_t{1} << 15);
   float lo = 0.0f, hi = 0.0f;
+#pragma omp parallel for simd reduction(min : lo) reduction(max : hi) if (parallel)
   for (std::size_t i = 0; i < count; ++i) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
   }
-  const float levels = static_cast<float>(impl.levels);
-  const float scale = hi > lo ? (hi - lo) / levels : 1.0f;
-  const float inv = 1.0f / scale;
-  const auto zero_point =
-      static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo * inv), 0.0f, levels));
-  const float zp = static_cast<float>(zero_point);
-  std::vector<std::uint8_t> quantised(count);  // [rows, in]
-  for (std::size_t i = 0; i < count; ++i)
-    quantised[i] =
-        static_cast<std::uint8_t>(std::clamp(std::nearbyint(x[i] * inv) + zp, 0.0f, levels));
-  std::vector<float> scales(impl.weight_scales.size());  // [out]
-  for (std::size_t n = 0; n < scales.size(); ++n) scales[n] = scale * impl.weight_scales[n];
-  std::int32_t zero = zero_point;
+  const float top = static_cast<float>(levels);
+  ActivationQuantisation result;
+  result.scale = hi > lo ? (hi - lo) / top : 1.0f;
+  const float inv = 1.0f / result.scale;
+  result.zero_point = static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo * inv), 0.0f, top));
+  const float zp = static_cast<float>(result.zero_point);
+  // Round to nearest even as nearbyint does (default rounding mode), but in vector registers:
+  // adding and subtracting 1.5 * 2^23 leaves the integer part, exact for |v| < 2^22 (here |v| is
+  // at most `levels`).
+  constexpr float kRound = 12582912.0f;
+#pragma omp parallel for simd if (parallel)
+  for (std::size_t i = 0; i < count; ++i) {
+    const float rounded = (x[i] * inv + kRound) - kRound;
+    q[i] = static_cast<std::uint8_t>(std::clamp(rounded + zp, 0.0f, top));
+  }
+  return result;
+}
 
+void linear_int8(const float* x, int rows, const LinearWeights& weights,
+                 const LinearWeights::Impl& impl, float* y) {
+  const std::size_t count = static_cast<std::size_t>(rows) * weights.in_features();
+  std::vector<std::uint8_t> quantised(count);  // [rows, in]
+  const ActivationQuantisation quantisation =
+      quantise_activations(x, count, impl.levels, quantised.data());
+  const float scale = quantisation.scale;
+  std::int32_t zero = quantisation.zero_point;
   const memory::desc src_md({rows, weights.in_features()}, DataType::u8, Tag::ab);
   const memory::desc dst_md = rows_desc(rows, weights.out_features(), impl.y_stride);
   memory src(src_md, impl.engine, quantised.data());
   memory dst(dst_md, impl.engine, y);
-  memory scales_mem({{weights.out_features()}, DataType::f32, Tag::a}, impl.engine, scales.data());
   memory zero_mem({{1}, DataType::s32, Tag::a}, impl.engine, &zero);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                        {DNNL_ARG_DST, dst},
-                                       {DNNL_ARG_ATTR_OUTPUT_SCALES, scales_mem},
                                        {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zero_mem}};
-  std::vector<float> bias;  // [out]: in units of the accumulator
-  if (impl.has_bias) {
-    const auto* b = static_cast<const float*>(impl.bias.get_data_handle());
-    bias.resize(scales.size());
-    for (std::size_t n = 0; n < bias.size(); ++n) bias[n] = b[n] / scales[n];
-    args.emplace(DNNL_ARG_BIAS,
-                 memory({{1, impl.n}, DataType::f32, Tag::ab}, impl.engine, bias.data()));
+  float activation_scale = scale;
+  std::vector<float> scales;  // [out]
+  std::vector<float> bias;    // [out]: in units of the accumulator
+  if (impl.scale_post_op) {
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                 memory({{1, 1}, DataType::f32, Tag::ab}, impl.engine, &activation_scale));
+    if (impl.has_bias) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, impl.bias);
+  } else {
+    scales.resize(impl.weight_scales.size());
+    for (std::size_t n = 0; n < scales.size(); ++n) scales[n] = scale * impl.weight_scales[n];
+    args.emplace(
+        DNNL_ARG_ATTR_OUTPUT_SCALES,
+        memory({{weights.out_features()}, DataType::f32, Tag::a}, impl.engine, scales.data()));
+    if (impl.has_bias) {
+      const auto* b = static_cast<const float*>(impl.bias.get_data_handle());
+      bias.resize(scales.size());
+      for (std::size_t n = 0; n < bias.size(); ++n) bias[n] = b[n] / scales[n];
+      args.emplace(DNNL_ARG_BIAS,
+                   memory({{1, impl.n}, DataType::f32, Tag::ab}, impl.engine, bias.data()));
+    }
   }
   execute_matmul(impl, rows, std::move(args));
 }

@@ -15,18 +15,6 @@
 namespace zeroshot::model {
 namespace {
 
-void check_encoder(const config::EncoderConfig& c, const std::string& source,
-                   const std::string& tower) {
-  if (c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers < 0 || c.num_heads <= 0 ||
-      c.hidden_size % c.num_heads != 0) {
-    throw Error(ErrorCode::kModelInvalid,
-                source + ": " + tower + " config has hidden_size " + std::to_string(c.hidden_size) +
-                    ", " + std::to_string(c.num_heads) + " heads, intermediate_size " +
-                    std::to_string(c.intermediate_size) +
-                    "; expected positive sizes and heads dividing hidden_size");
-  }
-}
-
 void check_config(const config::ClipConfig& c, const std::string& source) {
   check_encoder(c.text.encoder, source, "text");
   check_encoder(c.vision.encoder, source, "vision");

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 
 #include "kernels/gemm.h"
 #include "tensor/buffer.h"
+#include "zeroshot/error.h"
 
 namespace zeroshot::model {
 namespace {
@@ -35,8 +37,12 @@ void attention_output_and_mlp(const EncoderLayerWeights& layer, const config::En
   kernels::linear(mlp, rows, layer.fc2, x);       // x += fc2(mlp)
 }
 
-// out[s] = x at the output row of sequence s.
+// out[s] = x at the output row of sequence s (kAll: out = x).
 void gather_output_rows(const EncoderPass& pass, const float* x, std::size_t h, float* out) {
+  if (pass.output == kernels::QueryRows::kAll) {
+    std::copy_n(x, static_cast<std::size_t>(pass.offsets.back()) * h, out);
+    return;
+  }
   for (std::size_t s = 0; s + 1 < pass.offsets.size(); ++s) {
     const int row =
         pass.output == kernels::QueryRows::kFirst ? pass.offsets[s] : pass.offsets[s + 1] - 1;
@@ -45,6 +51,18 @@ void gather_output_rows(const EncoderPass& pass, const float* x, std::size_t h, 
 }
 
 }  // namespace
+
+void check_encoder(const config::EncoderConfig& c, const std::string& source,
+                   const std::string& tower) {
+  if (c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers < 0 || c.num_heads <= 0 ||
+      c.hidden_size % c.num_heads != 0) {
+    throw Error(ErrorCode::kModelInvalid,
+                source + ": " + tower + " config has hidden_size " + std::to_string(c.hidden_size) +
+                    ", " + std::to_string(c.num_heads) + " heads, intermediate_size " +
+                    std::to_string(c.intermediate_size) +
+                    "; expected positive sizes and heads dividing hidden_size");
+  }
+}
 
 void run_encoder(const std::vector<EncoderLayerWeights>& layers,
                  const config::EncoderConfig& config, const EncoderPass& pass, float* x,
@@ -70,7 +88,7 @@ void run_encoder(const std::vector<EncoderLayerWeights>& layers,
       options.prefix_qkv = pass.prefix_qkv + l * static_cast<std::size_t>(pass.prefix_rows) * 3 * h;
       options.prefix_rows = pass.prefix_rows;
     }
-    if (l + 1 < layers.size()) {
+    if (l + 1 < layers.size() || pass.output == kernels::QueryRows::kAll) {
       kernels::attention_packed(qkv.data(), offsets, hidden, config.num_heads, pass.causal,
                                 attended.data(), options);
       attention_output_and_mlp(layer, config, attended.data(), rows, x, normed.data(), mlp.data());
@@ -84,7 +102,8 @@ void run_encoder(const std::vector<EncoderLayerWeights>& layers,
     attention_output_and_mlp(layer, config, attended.data(), sequences, out, normed.data(),
                              mlp.data());
   }
-  if (layers.empty()) gather_output_rows(pass, x, h, out);
+  if (layers.empty() || pass.output == kernels::QueryRows::kAll)
+    gather_output_rows(pass, x, h, out);
 }
 
 }  // namespace zeroshot::model

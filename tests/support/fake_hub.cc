@@ -146,6 +146,16 @@ void FakeHub::record(const httplib::Request& req) {
       req.has_header("Authorization") ? req.get_header_value("Authorization") : "";
 }
 
+void FakeHub::add_repo(const std::string& repo, const std::string& commit,
+                       const std::map<std::string, std::string>& files) {
+  auto& served = commits_[commit];
+  for (const auto& [name, content] : files) {
+    served[name] = make_file(content, name == "model.safetensors");
+    if (served[name].lfs) blobs_[served[name].etag] = content;
+  }
+  added_repos_[repo] = commit;
+}
+
 void FakeHub::serve_resolve(const httplib::Request& req, httplib::Response& res) {
   record(req);
   const std::string repo = std::string(req.matches[1]) + "/" + std::string(req.matches[2]);
@@ -178,6 +188,8 @@ void FakeHub::serve_resolve(const httplib::Request& req, httplib::Response& res)
     } else if (revision == kCommitMain || revision == kCommitOld) {
       commit = revision;
     }
+  } else if (const auto added = added_repos_.find(repo); added != added_repos_.end()) {
+    if (revision == "main" || revision == added->second) commit = added->second;
   } else if (repo == "tiny/bin-only") {
     if (revision == "main" || revision == "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1") {
       commit = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";

@@ -57,6 +57,11 @@ class FakeHub {
   // The Authorization header of the last request to `path_prefix` ("" when absent).
   std::string last_authorization(const std::string& path_prefix) const;
 
+  // Serves another repo: `files` (name -> content; model.safetensors as an LFS blob) at `commit`,
+  // also as its "main". Call before the first request.
+  void add_repo(const std::string& repo, const std::string& commit,
+                const std::map<std::string, std::string>& files);
+
   // The served files of a commit, for expectations.
   const std::map<std::string, ServedFile>& files(const std::string& commit) const {
     return commits_.at(commit);
@@ -72,6 +77,7 @@ class FakeHub {
   int port_ = 0;
   std::map<std::string, std::map<std::string, ServedFile>> commits_;  // commit -> name -> file
   std::map<std::string, std::string> blobs_;                          // sha256 -> content
+  std::map<std::string, std::string> added_repos_;                    // add_repo: repo -> commit
   mutable std::mutex mutex_;
   Fault fault_ = Fault::kNone;
   int fault_times_ = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/clip_config.h"
+#include "family/siglip/siglip_config.h"
 
 namespace zeroshot::testing {
 namespace {
@@ -180,6 +181,67 @@ void write_random_clip(const std::string& folder, const RandomClipOptions& optio
   w.random("vision_model.post_layernorm.bias", {vh});
   w.random("visual_projection.weight", {c.projection_dim, vh});
   w.add_float("logit_scale", {}, {std::log(100.0f)});
+  w.save(dir / "model.safetensors");
+}
+
+void write_random_siglip(const std::string& folder, const RandomSiglipOptions& options) {
+  const fs::path dir(folder);
+  fs::create_directories(dir);
+  nlohmann::json config_json = options.config;
+  config_json["model_type"] = "siglip";
+  const std::string config_text = config_json.dump(2);
+  const auto c = family::siglip::parse_siglip_config(config_text, "config.json");
+  std::ofstream(dir / "config.json") << config_text;
+  const nlohmann::json pre = {
+      {"do_normalize", true},
+      {"do_rescale", true},
+      {"do_resize", true},
+      {"image_mean", {0.5, 0.5, 0.5}},
+      {"image_processor_type", "SiglipImageProcessor"},
+      {"image_std", {0.5, 0.5, 0.5}},
+      {"processor_class", "SiglipProcessor"},
+      {"resample", 3},
+      {"rescale_factor", 1.0 / 255.0},
+      {"size", {{"height", c.vision.image_size}, {"width", c.vision.image_size}}}};
+  std::ofstream(dir / "preprocessor_config.json") << pre.dump(2);
+  for (const char* name : {"spiece.model", "tokenizer_config.json", "special_tokens_map.json"}) {
+    const fs::path from = fs::path(options.tokenizer_from) / name;
+    if (fs::exists(from)) fs::copy_file(from, dir / name, fs::copy_options::overwrite_existing);
+  }
+
+  Writer w(options.weight_type, options.seed);
+  const std::int64_t th = c.text.encoder.hidden_size, vh = c.vision.encoder.hidden_size;
+  const std::int64_t inter = c.vision.encoder.intermediate_size;
+  const std::int64_t grid = c.vision.image_size / c.vision.patch_size;
+  w.random("text_model.embeddings.token_embedding.weight", {c.text.vocab_size, th});
+  w.random("text_model.embeddings.position_embedding.weight", {c.text.max_position_embeddings, th});
+  w.positions("text_model.embeddings.position_ids", c.text.max_position_embeddings);
+  encoder(w, "text_model", c.text.encoder);
+  w.random("text_model.final_layer_norm.weight", {th}, 1.0f);
+  w.random("text_model.final_layer_norm.bias", {th});
+  w.random("text_model.head.weight", {c.text_projection_size, th});
+  w.random("text_model.head.bias", {c.text_projection_size});
+  w.random("vision_model.embeddings.patch_embedding.weight",
+           {vh, 3, c.vision.patch_size, c.vision.patch_size});
+  w.random("vision_model.embeddings.patch_embedding.bias", {vh});
+  w.random("vision_model.embeddings.position_embedding.weight", {grid * grid, vh});
+  w.positions("vision_model.embeddings.position_ids", grid * grid);
+  encoder(w, "vision_model", c.vision.encoder);
+  w.random("vision_model.post_layernorm.weight", {vh}, 1.0f);
+  w.random("vision_model.post_layernorm.bias", {vh});
+  w.random("vision_model.head.probe", {1, 1, vh}, 0.0f, 1.0f);
+  w.random("vision_model.head.attention.in_proj_weight", {3 * vh, vh});
+  w.random("vision_model.head.attention.in_proj_bias", {3 * vh});
+  w.random("vision_model.head.attention.out_proj.weight", {vh, vh});
+  w.random("vision_model.head.attention.out_proj.bias", {vh});
+  w.random("vision_model.head.layernorm.weight", {vh}, 1.0f);
+  w.random("vision_model.head.layernorm.bias", {vh});
+  w.random("vision_model.head.mlp.fc1.weight", {inter, vh});
+  w.random("vision_model.head.mlp.fc1.bias", {inter});
+  w.random("vision_model.head.mlp.fc2.weight", {vh, inter});
+  w.random("vision_model.head.mlp.fc2.bias", {vh});
+  w.add_float("logit_scale", {1}, {options.logit_scale});
+  w.add_float("logit_bias", {1}, {options.logit_bias});
   w.save(dir / "model.safetensors");
 }
 

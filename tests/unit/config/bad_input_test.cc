@@ -131,7 +131,7 @@ TEST(ConfigBadInput, AbsurdPreprocessorValues) {
       {R"({"size": 1e12})", "size"},
       {R"({"size": "224"})", "size"},
       {R"({"size": {"shortest_edge": 224.5}})", "shortest_edge"},
-      {R"({"size": {"height": 224, "width": 224}})", "shortest_edge"},
+      {R"({"size": {"height": 224}})", "shortest_edge"},  // SigLIP's form needs both
       {R"({"crop_size": {"height": 0, "width": 224}})", "crop_size.height"},
       {R"({"crop_size": {"height": 224, "width": 1e9}})", "crop_size.width"},
       {R"({"crop_size": [224, 224]})", "crop_size"},

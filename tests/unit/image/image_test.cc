@@ -198,6 +198,54 @@ TEST(ImageReference, EveryImageMatchesTheReferenceCrop) {
   EXPECT_GE(compared_exactly, 20);
 }
 
+// SigLIP's preprocessing: every fixture image resized to exactly 224x224 (aspect ratio not kept,
+// no crop) against Pillow 9.4's Image.resize((224, 224), BICUBIC) of the same image
+// (fixtures/siglip/resized, made by make_siglip_fixtures.py), then rescaled and normalised with
+// mean = std = 0.5.
+TEST(ImageReference, EveryImageMatchesPillowsExactResize) {
+  PreprocessParams params = clip_params();
+  params.do_center_crop = false;
+  params.resize_height = params.resize_width = 224;
+  params.mean = params.std = {0.5f, 0.5f, 0.5f};
+  int compared = 0, exact = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kFixtures + "/images")) {
+    const std::string file = entry.path().filename().string();
+    if (file == "manifest.json") continue;
+    SCOPED_TRACE(file);
+    const RgbImage decoded = decode_file(entry.path().string(), kMaxPixels);
+    const ImageSize out = output_size(decoded.width, decoded.height, params);
+    EXPECT_EQ(out.height, 224);
+    EXPECT_EQ(out.width, 224);
+    const RgbImage resized =
+        resize_and_crop(decoded.pixels.data(), decoded.width, decoded.height, params);
+    ASSERT_EQ(resized.width, 224);
+    ASSERT_EQ(resized.height, 224);
+    if (starts_with(file, "gray16_")) continue;  // Pillow clamps 16-bit grey (as above)
+    const RgbImage expected =
+        decode_file(kFixtures + "/siglip/resized/" + file + ".png", kMaxPixels);
+    ASSERT_EQ(expected.pixels.size(), resized.pixels.size());
+    int max_diff = 0;
+    for (std::size_t i = 0; i < resized.pixels.size(); ++i)
+      max_diff = std::max(max_diff, std::abs(int(resized.pixels[i]) - int(expected.pixels[i])));
+    // JPEG and lossy WebP decoders may round a few pixels differently (as for the crops).
+    const bool lossy = ends_with(file, ".jpg") || ends_with(file, "_lossy.webp");
+    EXPECT_LE(max_diff, lossy ? 1 : 0);
+    ++compared;
+    if (max_diff != 0) continue;
+    ++exact;
+    std::vector<float> values(3 * 224 * 224);  // [3, 224, 224]
+    preprocess(decoded.pixels.data(), decoded.width, decoded.height, params, values.data());
+    for (int c = 0; c < 3; ++c)
+      for (int i = 0; i < 224 * 224; i += 997) {
+        const double u8 = expected.pixels[static_cast<std::size_t>(i) * 3 + c];
+        EXPECT_NEAR(values[static_cast<std::size_t>(c) * 224 * 224 + i], (u8 / 255.0 - 0.5) / 0.5,
+                    1e-6);
+      }
+  }
+  EXPECT_GE(compared, 27);
+  EXPECT_GE(exact, 20);
+}
+
 TEST(ImageDecode, AnimatedGifGivesTheFirstFrame) {
   const RgbImage gif = decode_file(kFixtures + "/images/anim_2frames_160x120.gif", kMaxPixels);
   EXPECT_EQ(gif.width, 160);

@@ -1,0 +1,97 @@
+// SiglipTokenizer against tests/fixtures/siglip/tokenizer-reference.json: the ids Google's
+// SentencePiece library (Python binding) gives when driven with Hugging Face's SiglipTokenizer
+// steps (make_siglip_fixtures.py), for 335 strings: punctuation, Unicode, case, whitespace and
+// texts truncated at 64 tokens, on a model trained with spm_train (nmt_nfkc, as SigLIP's).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "family/siglip/siglip_tokenizer.h"
+#include "zeroshot/error.h"
+
+namespace zeroshot::family::siglip {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kFolder = std::string(ZEROSHOT_FIXTURES) + "/siglip";
+
+nlohmann::json reference() {
+  std::ifstream in(kFolder + "/tokenizer-reference.json");
+  return nlohmann::json::parse(in);
+}
+
+TEST(SiglipTokenizer, IdsMatchSentencePieceDrivenWithHfSteps) {
+  const auto ref = reference();
+  const int max_length = ref["max_length"];
+  const SiglipTokenizer tokenizer(kFolder, max_length);
+  ASSERT_GE(ref["cases"].size(), 300u);
+  int truncated = 0;
+  for (const auto& c : ref["cases"]) {
+    const std::string text = c["text"];
+    const auto expected = c["ids"].get<std::vector<int>>();
+    EXPECT_EQ(tokenizer.encode(text), expected) << "text: \"" << text << "\"";
+    truncated += expected.size() == static_cast<std::size_t>(max_length);
+  }
+  EXPECT_GE(truncated, 4);  // the long texts reach the limit
+}
+
+TEST(SiglipTokenizer, ModelInputIsPaddedWithEndTokens) {
+  const SiglipTokenizer tokenizer(kFolder, 64);
+  const auto ids = tokenizer.encode("a photo of a dog");
+  const auto padded = tokenizer.model_input("a photo of a dog");
+  ASSERT_EQ(padded.size(), 64u);
+  EXPECT_TRUE(std::equal(ids.begin(), ids.end(), padded.begin()));
+  for (std::size_t i = ids.size(); i < padded.size(); ++i) EXPECT_EQ(padded[i], 1);
+  EXPECT_EQ(ids.back(), 1);  // </s>
+}
+
+TEST(SiglipTokenizer, CanonicalTextAsBigVision) {
+  const SiglipTokenizer tokenizer(kFolder, 64);
+  EXPECT_EQ(tokenizer.canonical_text("  A  Photo,\tof \u00a0a DOG!  "), "\u2581 a photo of a dog");
+  EXPECT_EQ(tokenizer.canonical_text("\u0130"), "\u2581i\u0307");
+  EXPECT_EQ(tokenizer.canonical_text("a\u2581b"), "\u2581a b");
+}
+
+TEST(SiglipTokenizer, DoLowerCaseFalseKeepsCase) {
+  const fs::path dir = fs::temp_directory_path() / ("zs_spm_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(kFolder + "/spiece.model", dir / "spiece.model",
+                fs::copy_options::overwrite_existing);
+  std::ofstream(dir / "tokenizer_config.json") << R"({"do_lower_case": false})";
+  const SiglipTokenizer tokenizer(dir.string(), 64);
+  EXPECT_EQ(tokenizer.canonical_text("A Dog"), "\u2581A Dog");
+  fs::remove_all(dir);
+}
+
+TEST(SiglipTokenizer, BadInputIsAnError) {
+  const SiglipTokenizer tokenizer(kFolder, 64);
+  try {
+    tokenizer.encode("bad \xff byte");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  }
+  try {
+    SiglipTokenizer(std::string(ZEROSHOT_FIXTURES) + "/images", 64);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kModelNotFound);
+    EXPECT_NE(std::string(e.what()).find("spiece.model"), std::string::npos);
+  }
+  const fs::path dir = fs::temp_directory_path() / ("zs_spm_bad_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "spiece.model") << "not a model";
+  try {
+    SiglipTokenizer(dir.string(), 64);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kModelInvalid);
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace zeroshot::family::siglip
