@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/clip_config.h"
+#include "family/registry.h"
 #include "image/preprocess.h"
 #include "labels.h"
 #include "zeroshot/zeroshot.h"
@@ -68,24 +69,12 @@ int main(int argc, char** argv) {
     const auto model = zeroshot::Model::load({.repo = folder.string()});
     const auto config = zeroshot::config::parse_clip_config(read_text(folder / "config.json"),
                                                             (folder / "config.json").string());
-    const auto pre =
-        zeroshot::config::parse_preprocessor_config(read_text(folder / "preprocessor_config.json"),
-                                                    (folder / "preprocessor_config.json").string());
 
-    // The vision tower's input, from the same preprocessor fields the library maps (the check
-    // against embed_image below fails if this mapping ever differs from the library's).
-    zeroshot::image::PreprocessParams params;
-    params.do_resize = pre.do_resize;
-    params.shortest_edge = pre.shortest_edge;
-    params.resample = static_cast<int>(pre.resample);
-    params.do_center_crop = pre.do_center_crop;
-    params.crop_height = pre.crop_height;
-    params.crop_width = pre.crop_width;
-    params.do_rescale = pre.do_rescale;
-    params.rescale_factor = pre.rescale_factor;
-    params.do_normalize = pre.do_normalize;
-    params.mean = pre.image_mean;
-    params.std = pre.image_std;
+    // The vision tower's input, with the preprocessing the library's model family builds from
+    // preprocessor_config.json.
+    const auto params =
+        zeroshot::family::load_model(folder.string(), zeroshot::kernels::GemmPrecision::kF32)
+            .preprocess;
     const auto image = zeroshot::Image::from_file(image_path);
     const int side = config.vision.image_size;
     std::vector<float> pixels(3 * static_cast<std::size_t>(side) * side);  // [3, side, side]
