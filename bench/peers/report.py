@@ -96,7 +96,7 @@ def main():
           f"all graph optimisations, threads {'spin' if ort[0]['spinning'] else 'do not spin'} "
           f"between tasks), ONNX opset {export['opset']} from torch {export['torch']}; "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (libgomp spins a while)')}")
-    print(f"{len(zs)} rounds, alternating; each value the median of {zs[0]['repeats']} repeats, "
+    print(f"{len(zs)} round{'s' if len(zs) != 1 else ''}, alternating; each value the median of {zs[0]['repeats']} repeats, "
           f"then the median over the rounds (range in brackets). Model {zs[0]['model']} "
           f"({zs[0]['weights_mib']:.0f} MiB). ONNX vs zeroshot embeddings: max |diff| image "
           f"{ort[0]['check_max_abs_diff']['image']:.1e}, text "
