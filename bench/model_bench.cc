@@ -2,13 +2,14 @@
 // baseline measured in the same run (see bench/README.md for the commands and the latest table).
 //
 //   model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] [--ensemble-repeats N]
-//               [--small]
+//               [--small] [--quick] [--siglip] [--json FILE]
 //
 // Without --model it generates build/bench-models/clip-vit-base-patch32-random on first use
 // (--small: a tiny 2-layer model, for the CI smoke pass). Every figure is the median of N runs
 // after one warm-up; baselines and candidates are interleaved run by run, so that load from other
 // processes hits both alike. Peak RSS is measured in a child process that only loads the model
-// and embeds one image.
+// and classifies one image against two labels. --json FILE also writes every measured value
+// (milliseconds, MiB) as one JSON object, for bench/peers/run.sh.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,9 +25,12 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "image/preprocess.h"
 #include "kernels/gemm.h"
 #include "kernels/threads.h"
+#include "labels.h"
 #include "support/random_clip.h"
 #include "zeroshot/zeroshot.h"
 
@@ -139,28 +143,6 @@ double child_peak_rss_mib(const std::string& folder, const zeroshot::Image& imag
   rusage usage{};
   getrusage(RUSAGE_CHILDREN, &usage);
   return usage.ru_maxrss / 1024.0;
-}
-
-// n distinct short labels, "adjective noun" (every word one CLIP token: 2 tokens a label, as
-// typical class names); past 25 x 40 pairs a number is appended.
-std::vector<std::string> make_labels(int n) {
-  static const char* const kAdjectives[] = {
-      "red",   "small", "wooden", "old", "shiny", "big",   "blue",  "green", "white",
-      "black", "young", "wet",    "dry", "dark",  "light", "round", "tall",  "long",
-      "short", "happy", "sad",    "hot", "cold",  "new",   "dirty"};
-  static const char* const kNouns[] = {
-      "dog",   "cat",      "car",    "house", "tree",  "bird",  "boat",  "chair",
-      "river", "mountain", "street", "fruit", "horse", "table", "phone", "book",
-      "plane", "train",    "flower", "fish",  "road",  "beach", "bike",  "bus",
-      "door",  "cup",      "bed",    "shoe",  "hat",   "clock", "lamp",  "bridge",
-      "cake",  "apple",    "garden", "ball",  "bear",  "cow",   "duck",  "girl"};
-  std::vector<std::string> labels;
-  for (int i = 0; i < n; ++i) {
-    std::string label = std::string(kAdjectives[i % 25]) + " " + kNouns[(i / 25) % 40];
-    if (i >= 25 * 40) label += " " + std::to_string(i);
-    labels.push_back(label);
-  }
-  return labels;
 }
 
 // 20 labels for the int8 accuracy check: "word word number", varied enough that random weights
@@ -303,6 +285,7 @@ int main(int argc, char** argv) {
   int ensemble_repeats = 1;
   bool quick = false;  // no ensemble rows (they take minutes)
   bool siglip = false;
+  std::string json_path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--repeats" && i + 1 < argc) {
@@ -321,11 +304,15 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (a == "--siglip") {
       siglip = true;
+    } else if (a == "--json" && i + 1 < argc) {
+      json_path = argv[++i];
     } else {
       std::fprintf(stderr,
                    "usage: model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] "
-                   "[--ensemble-repeats N] [--small] [--quick] [--siglip]\n"
-                   "  --quick: skip the prompt-ensemble rows (minutes at full size)\n");
+                   "[--ensemble-repeats N] [--small] [--quick] [--siglip] [--json FILE]\n"
+                   "  --quick: skip the prompt-ensemble rows (minutes at full size)\n"
+                   "  --json FILE: also write the measured values as a JSON object (not with "
+                   "--siglip)\n");
       return 2;
     }
   }
@@ -419,8 +406,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 60; ++i) long_text += "dog ";
   const auto length_times = interleaved_ms(
       repeats, {[&] { cold.embed_text(short_text); }, [&] { cold.embed_text(long_text); }});
-  const auto labels100 = make_labels(100);
-  const auto labels1000 = make_labels(label_count);  // 1000 unless --labels
+  const auto labels100 = zeroshot::bench::make_labels(100);
+  const auto labels1000 = zeroshot::bench::make_labels(label_count);  // 1000 unless --labels
   const int few = std::max(1, repeats / 3);
   const auto text_times = interleaved_ms(few, {[&] { cold.embed_texts(labels100); },
                                                [&] {
@@ -428,12 +415,16 @@ int main(int argc, char** argv) {
                                                    cold.embed_text(l);  // the previous path
                                                }});
   const double text1000_ms = one_ms(few, [&] { cold.embed_texts(labels1000); });
+  // The same labels as classify prompts them ("a photo of {label}"): what bench/peers compares
+  // with ONNX Runtime's padded batch of the same prompts.
+  const auto prompts100 = zeroshot::bench::photo_prompts(labels100);
+  const auto prompts1000 = zeroshot::bench::photo_prompts(labels1000);
+  const auto prompt_times = interleaved_ms(
+      few, {[&] { cold.embed_texts(prompts100); }, [&] { cold.embed_texts(prompts1000); }});
 
   // classify with 1000 labels: cold (no cache) against the text tower's GEMMs over every token of
   // every prompt (what a pass without the shared-prefix and last-layer savings would multiply),
   // and warm (all cached).
-  std::vector<std::string> prompts1000;
-  for (const auto& l : labels1000) prompts1000.push_back("a photo of " + l);
   const double verbatim_tokens = mean_tokens(model, labels1000);
   const double prompt_tokens = mean_tokens(model, prompts1000);
   const auto text_config = [&] {
@@ -562,6 +553,9 @@ int main(int argc, char** argv) {
       "ms", "", 0, "");
   std::printf("|   labels like \"%s\": %.1f tokens a prompt verbatim, %.1f with \"a photo of\"\n",
               labels1000.back().c_str(), verbatim_tokens, prompt_tokens);
+  row("text embedding, 100 \"a photo of {label}\"", prompt_times[0], "ms", "", 0, "");
+  row(("text embedding, " + std::to_string(label_count) + " \"a photo of {label}\"").c_str(),
+      prompt_times[1], "ms", "", 0, "");
   row(("classify, " + std::to_string(label_count) + " labels, cold").c_str(), classify_cold_ms,
       "ms", "text GEMMs, every token", text_floor_ms, "x faster");
   std::printf("|   text GEMMs over every token: %.1f GFLOP at %.1f GFLOP/s\n", text_floor.gflop(),
@@ -614,5 +608,46 @@ int main(int argc, char** argv) {
   row("peak RSS (load + classify 1 image, 2 labels)", rss_mib, "MiB", "", 0, "");
   std::printf("|   peak RSS is %.2fx the weights file (%.0f MiB)\n", rss_mib / weights_mib,
               weights_mib);
+
+  if (!json_path.empty()) {
+    nlohmann::json out = {{"model", folder},
+                          {"threads", threads > 0 ? threads : cores},
+                          {"repeats", repeats},
+                          {"weights_mib", weights_mib},
+                          {"load_first_ms", first_load_ms},
+                          {"load_warm_ms", load_ms},
+                          {"load_first_image_ms", first_image_ms},
+                          {"image_b1_ms", image_ms},
+                          {"image_b8_per_image_ms", batch8_ms},
+                          {"image_gemm_floor_ms", floor_ms},
+                          {"text_short_prompt_ms", length_times[0]},
+                          {"text_long_prompt_ms", length_times[1]},
+                          {"text_100_labels_ms", text_times[0]},
+                          {"text_100_labels_one_at_a_time_ms", text_times[1]},
+                          {"text_labels_ms", text1000_ms},
+                          {"text_100_prompts_ms", prompt_times[0]},
+                          {"text_prompts_ms", prompt_times[1]},
+                          {"label_count", label_count},
+                          {"classify_labels_cold_ms", classify_cold_ms},
+                          {"classify_labels_text_gemm_floor_ms", text_floor_ms},
+                          {"classify_labels_cached_ms", classify_times[0]},
+                          {"decode_preprocess_640x480_ms", decode_times[0]},
+                          {"decode_preprocess_1600x1200_ms", decode_times[1]},
+                          {"int8_image_b1_ms", int8_times[0]},
+                          {"int8_fp32_image_b1_ms", int8_times[1]},
+                          {"int8_min_cosine", min_cosine},
+                          {"peak_rss_mib", rss_mib}};
+    if (!quick) {
+      out["ensemble_one_template_ms"] = ensemble_times[0];
+      out["ensemble_80_templates_ms"] = ensemble_times[1];
+      out["ensemble_templates_one_by_one_ms"] = ensemble_times[4];
+    }
+    std::ofstream file(json_path);
+    file << out.dump(2) << "\n";
+    if (!file) {
+      std::fprintf(stderr, "model_bench: cannot write --json file %s\n", json_path.c_str());
+      return 1;
+    }
+  }
   return 0;
 }
