@@ -45,9 +45,11 @@ function readFloats(dir, entry) {
   return new ort.Tensor("float32", Float32Array.from(values), entry.shape);
 }
 
-// A padded batch of token ids (padded with the end token, as CLIP's tokenizer) and its mask.
-function paddedBatch(idsList, padId) {
-  const length = Math.max(...idsList.map((ids) => ids.length));
+// A padded batch of token ids (padded with the end token, as CLIP's tokenizer) and its mask:
+// padded to the longest prompt (HF's pipeline), or to `padTo` tokens (OpenAI's clip.tokenize and
+// open_clip pad every prompt to the context length, 77).
+function paddedBatch(idsList, padId, padTo = 0) {
+  const length = Math.max(padTo, ...idsList.map((ids) => ids.length));
   const ids = new BigInt64Array(idsList.length * length).fill(BigInt(padId));
   const mask = new BigInt64Array(idsList.length * length);
   idsList.forEach((row, i) =>
@@ -161,6 +163,7 @@ async function main() {
 
   const eight = repeatPixels(pixels, 8);
   const text100 = paddedBatch(inputs.ids.slice(0, 100), inputs.eos_token_id);
+  const text100At77 = paddedBatch(inputs.ids.slice(0, 100), inputs.eos_token_id, 77);
   const textAll = paddedBatch(inputs.ids, inputs.eos_token_id);
   // As model_bench: the image measures take N rounds, the (longer) text measures N / 3.
   const groups = [
@@ -175,6 +178,7 @@ async function main() {
       rounds: Math.max(1, Math.floor(args.repeats / 3)),
       measures: {
         text_100_prompts_ms: () => sessions.text.run(text100),
+        text_100_prompts_77_ms: () => sessions.text.run(text100At77),
         text_prompts_ms: () => sessions.text.run(textAll),
       },
     },
