@@ -272,5 +272,21 @@ TEST(Siglip, UnknownModelTypeNamesTheSupportedOnes) {
   }
 }
 
+TEST(Siglip, PreprocessorOfAnotherSizeIsAModelError) {
+  const fs::path folder = testing::make_temp_dir("zs_siglip_pre_");
+  for (const char* name : {"config.json", "model.safetensors", "spiece.model"})
+    fs::copy_file(tiny().folder / name, folder / name);
+  std::ofstream(folder / "preprocessor_config.json")
+      << R"({"size": {"height": 256, "width": 256}})";
+  try {
+    Model::load({.repo = folder.string()});
+    FAIL() << "loaded a 256x256 preprocessor for a 224 model";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kModelInvalid);
+    EXPECT_NE(std::string(e.what()).find("preprocessor_config.json"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("224x224"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace zeroshot
