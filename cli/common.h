@@ -33,5 +33,6 @@ void add_embed_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_download_command(CLI::App& app);
 void add_cache_command(CLI::App& app);
+void add_serve_command(CLI::App& app);  // server/ does the work
 
 }  // namespace zeroshot::cli

@@ -24,10 +24,15 @@ packages=(
   clang libclang-rt-14-dev libomp-dev
   # CI checks: formatting (scripts/check-format.sh)
   clang-format
+  # the web page's browser test (tests/browser: puppeteer-core from npm drives chromium)
+  chromium nodejs
   # regenerating tests/fixtures/siglip (make_siglip_fixtures.py, run by hand with /usr/bin/python3):
   # spm_train, the SentencePiece Python binding with its protobuf, Pillow
   sentencepiece python3-sentencepiece python3-protobuf python3-pil
 )
+# npm for that test, unless one is already on PATH (NodeSource's nodejs bundles its own and
+# conflicts with Debian's npm package)
+if ! command -v npm >/dev/null; then packages+=(npm); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

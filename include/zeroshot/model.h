@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -95,6 +96,12 @@ class Model {
   std::vector<std::vector<LabelScore>> classify_batch(std::span<const Image> images,
                                                       std::span<const std::string> labels,
                                                       const ClassifyOptions& options = {}) const;
+  // classify() for an image embedding computed before (embed_image / embed_images): exactly the
+  // scores classify() gives that image. For callers that run one batch of images whose labels
+  // differ per image (the HTTP server batches requests of different clients).
+  std::vector<LabelScore> classify_embedding(std::span<const float> image_embedding,
+                                             std::span<const std::string> labels,
+                                             const ClassifyOptions& options = {}) const;
   // The best label of classify().
   std::string label(const Image& image, std::span<const std::string> labels,
                     const ClassifyOptions& options = {}) const;
@@ -110,6 +117,14 @@ class Model {
   // The model's token ids for text, truncated to its text length: CLIP <|startoftext|> ...
   // <|endoftext|>; SigLIP the SentencePiece ids ending with </s> (not padded).
   std::vector<int> tokenize(std::string_view text) const;
+
+  // Lookups of the text embedding cache since load (all copies of this Model together).
+  struct TextCacheStats {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::size_t entries = 0;
+  };
+  TextCacheStats text_cache_stats() const;
 
   int embedding_dim() const;
   // exp(logit_scale): the factor from cosine to logits.

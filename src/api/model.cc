@@ -37,9 +37,18 @@ class TextCache {
     if (capacity_ == 0) return std::nullopt;
     std::lock_guard lock(mutex_);
     const auto it = index_.find(prompt);
-    if (it == index_.end()) return std::nullopt;
+    if (it == index_.end()) {
+      ++misses_;
+      return std::nullopt;
+    }
+    ++hits_;
     entries_.splice(entries_.begin(), entries_, it->second);  // now the most recent
     return it->second->second;
+  }
+
+  Model::TextCacheStats stats() {
+    std::lock_guard lock(mutex_);
+    return {hits_, misses_, entries_.size()};
   }
 
   void put(const std::string& prompt, const std::vector<float>& embedding) {
@@ -61,6 +70,8 @@ class TextCache {
   using Entry = std::pair<std::string, std::vector<float>>;
   std::mutex mutex_;
   std::size_t capacity_;
+  std::uint64_t hits_ = 0;
+  std::uint64_t misses_ = 0;
   std::list<Entry> entries_;  // most recently used first
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // keys in entries_
 };
@@ -89,6 +100,9 @@ struct Model::Impl {
   std::vector<std::vector<float>> label_embeddings(std::span<const std::string> labels,
                                                    std::span<const std::string> templates,
                                                    std::span<const std::string> prompts) const;
+  // The same for the templates of `options` (checked, with the labels).
+  std::vector<std::vector<float>> label_embeddings(std::span<const std::string> labels,
+                                                   const ClassifyOptions& options) const;
 };
 
 namespace {
@@ -385,14 +399,18 @@ std::vector<std::vector<float>> Model::Impl::label_embeddings(
   return texts;
 }
 
+std::vector<std::vector<float>> Model::Impl::label_embeddings(
+    std::span<const std::string> labels, const ClassifyOptions& options) const {
+  const auto templates = call_templates(options);
+  return label_embeddings(labels, templates, make_prompts(labels, templates, options));
+}
+
 std::vector<std::vector<LabelScore>> Model::classify_batch(std::span<const Image> images,
                                                            std::span<const std::string> labels,
                                                            const ClassifyOptions& options) const {
-  const auto templates = call_templates(options);
-  const auto prompts = make_prompts(labels, templates, options);
   const kernels::ThreadScope threads(impl_->threads);
   // Labels first: a bad label fails before any image work.
-  const auto texts = impl_->label_embeddings(labels, templates, prompts);
+  const auto texts = impl_->label_embeddings(labels, options);
   const auto image_embeddings = impl_->image_embeddings(images);
   std::vector<std::vector<LabelScore>> results;
   results.reserve(images.size());
@@ -402,6 +420,23 @@ std::vector<std::vector<LabelScore>> Model::classify_batch(std::span<const Image
   }
   return results;
 }
+
+std::vector<LabelScore> Model::classify_embedding(std::span<const float> image_embedding,
+                                                  std::span<const std::string> labels,
+                                                  const ClassifyOptions& options) const {
+  if (image_embedding.size() != static_cast<std::size_t>(impl_->config.projection_dim)) {
+    throw Error(ErrorCode::kInvalidArgument, "image embedding has " +
+                                                 std::to_string(image_embedding.size()) +
+                                                 " values; this model's embeddings have " +
+                                                 std::to_string(impl_->config.projection_dim));
+  }
+  const kernels::ThreadScope threads(impl_->threads);
+  const auto texts = impl_->label_embeddings(labels, options);
+  return score_labels(std::vector<float>(image_embedding.begin(), image_embedding.end()), texts,
+                      labels, impl_->logit_scale_exp, options.top_k);
+}
+
+Model::TextCacheStats Model::text_cache_stats() const { return impl_->text_cache->stats(); }
 
 std::string Model::label(const Image& image, std::span<const std::string> labels,
                          const ClassifyOptions& options) const {

@@ -1,13 +1,16 @@
 // The one matrix-product call site of the library: y = x W^T + b through oneDNN's matmul
-// (which picks the best ISA at run time). Weights are prepared once, when a LinearWeights is
-// built: used in place where the implementation oneDNN picks takes a plain layout (its gemm
-// kernels, e.g. on AVX2: no copy at load), packed into its blocked layout otherwise (brgemm on
-// AVX-512); calls never copy or convert them.
+// (which picks the best ISA at run time). Weights take the layout oneDNN's fastest kernel wants
+// on the running CPU: used in place where that is a plain layout (its gemm kernels, e.g. on AVX2:
+// no copy at load), packed once into its blocked layout otherwise (brgemm on AVX-512; on first
+// use when the caller keeps the weights alive, so that load stays free); calls never copy or
+// convert them after that.
 //
-// Thread safety: a LinearWeights is immutable after construction; `linear` may be called on the
-// same weights from many threads at once (every call uses its own stream and scratchpad).
+// Thread safety: a LinearWeights is immutable after construction (the lazy packing runs once,
+// under std::call_once); `linear` may be called on the same weights from many threads at once
+// (every call uses its own stream and scratchpad).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -43,20 +46,37 @@ class LinearWeights {
   LinearWeights() = default;
   // weight: [out_features, in_features] row-major; bias: [out_features] or empty (no bias).
   // weight_owner, if set, keeps `weight` valid for as long as it lives: float32 weights are then
-  // used in place when oneDNN's chosen kernel takes a plain layout (no copy); without an owner
-  // they are always copied (packed). Throws zeroshot::Error(kInvalidArgument) on sizes that
-  // disagree, kInternal if oneDNN fails.
+  // used in place when oneDNN's chosen kernel takes a plain layout (no copy), or packed into its
+  // blocked layout by the first `linear` call, which then calls on_packed (e.g. to drop the
+  // source's file pages). Without an owner they are copied (packed) here. Throws
+  // zeroshot::Error(kInvalidArgument) on sizes that disagree, kInternal if oneDNN fails.
   LinearWeights(std::span<const float> weight, int out_features, int in_features,
                 std::span<const float> bias, const LinearEpilogue& epilogue = {},
                 GemmPrecision precision = GemmPrecision::kF32,
-                std::shared_ptr<const void> weight_owner = nullptr);
+                std::shared_ptr<const void> weight_owner = nullptr,
+                std::function<void()> on_packed = nullptr);
+
+  // Several torch.nn.Linear with the same input stacked by output rows into one GEMM (q, k and v
+  // of an attention layer): row_blocks[i] is [out_i, in_features] row-major, bias the
+  // concatenated biases ([sum of out_i]) or empty; out_features = sum of out_i. With an owner the
+  // blocks are read when packed (see above); where oneDNN takes a plain layout they are copied
+  // into one matrix here (ask packs_weights first when that copy matters).
+  LinearWeights(std::span<const std::span<const float>> row_blocks, int in_features,
+                std::span<const float> bias, const LinearEpilogue& epilogue = {},
+                GemmPrecision precision = GemmPrecision::kF32,
+                std::shared_ptr<const void> weight_owner = nullptr,
+                std::function<void()> on_packed = nullptr);
 
   int in_features() const noexcept { return in_features_; }
   int out_features() const noexcept { return out_features_; }
   bool empty() const noexcept { return impl_ == nullptr; }
   GemmPrecision precision() const noexcept { return precision_; }
-  // True when the weights are used in place (see the constructor), false when packed or int8.
+  // True when the weights read the owner's memory (see the constructor): used in place, or to be
+  // packed on first use; false when copied at construction (packed, no owner, or int8).
   bool borrowed() const noexcept;
+  // True when every call makes (or finds in oneDNN's primitive cache) the primitive for its row
+  // count: oneDNN's fastest kernel here takes blocked weights and no run-time row count.
+  bool per_row_count() const noexcept;
 
   struct Impl;  // oneDNN objects; defined in gemm.cc only
 
@@ -68,13 +88,18 @@ class LinearWeights {
   GemmPrecision precision_ = GemmPrecision::kF32;
 };
 
+// True when LinearWeights of this shape copy the weights into a layout of their own on this CPU
+// (oneDNN's fastest kernel takes blocked weights, or int8): stacking several into one GEMM then
+// costs no extra copy.
+bool packs_weights(int out_features, int in_features, GemmPrecision precision);
+
 // As torch.nn.functional.linear: y[rows, out] = x[rows, in] @ W^T + b, then the weights'
 // epilogue (activation, accumulation into y). x is contiguous row-major, y row-major with the
-// epilogue's y_stride; they must not overlap. rows may be any positive number: one primitive,
-// created at load with a run-time row count, serves every call. (Measured with oneDNN 2.6 on AVX2,
-// 1 thread, M = 1..400, K,N up to 768x2304: a primitive per row count, with plain or packed
-// weights, was within the noise of the run-time-M primitive, and a cache lookup would cost locks;
-// so one primitive it is.)
+// epilogue's y_stride; they must not overlap. rows may be any positive number. With plain weights
+// one primitive with a run-time row count serves every call (on AVX2 a primitive per row count
+// was within the noise of it: oneDNN 2.6, 1 thread, M = 1..400, K,N up to 768x2304); with
+// blocked weights each row count has its own primitive, from oneDNN's primitive cache (a few
+// microseconds) after its first call (a few hundred: the kernel is generated).
 void linear(const float* x, int rows, const LinearWeights& weights, float* y);
 
 }  // namespace zeroshot::kernels

@@ -1,8 +1,9 @@
 // Element-wise and row-wise kernels of the CLIP transformer, written to match PyTorch's float32
 // results (HF transformers' modeling_clip.py). Portable C++ (loops are laid out so that the
 // compiler vectorises them without reassociating sums); rows and heads are spread over OpenMP
-// threads when the work is large enough. The matrix products go through gemm.h. All functions
-// are pure: no state, thread-safe.
+// threads when the work is large enough. The weights' matrix products go through gemm.h; the
+// attention of a vision tower's images through oneDNN's batched matmul (attention_packed). All
+// functions are pure: no state, thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -56,7 +57,9 @@ struct AttentionOptions {
 
 // The same for several sequences packed row after row: sequence s occupies rows
 // [offsets[s], offsets[s+1]) of qkv [rows, 3 * hidden]; out as options.queries says. (sequence,
-// head) pairs run in parallel (OpenMP) when there is enough work.
+// head) pairs run in parallel (OpenMP) when there is enough work. Sequences of one length (16
+// tokens or more) with every query, no mask and no prefix (a vision tower's images) run as
+// oneDNN's batched matmuls and softmax instead of the loops: 4-6x faster, the same to a rounding.
 void attention_packed(const float* qkv, std::span<const int> offsets, int hidden, int heads,
                       bool causal, float* out, const AttentionOptions& options = {});
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,8 +81,39 @@ class Loader {
     const tensor::Floats w = floats(prefix + ".weight");
     tensor::Floats b;
     if (bias) b = floats(prefix + ".bias");
-    kernels::LinearWeights linear(w.span(), out, in, b.span(), epilogue, precision, w.owner());
+    // Weights that stay in the mapping until packed on first use leave the resident set then.
+    std::function<void()> on_packed;
+    if (mapping_ && w.owner() == mapping_) {
+      on_packed = [view = views_.at(prefix + ".weight")] { tensor::release_pages(view); };
+    }
+    kernels::LinearWeights linear(w.span(), out, in, b.span(), epilogue, precision, w.owner(),
+                                  std::move(on_packed));
     if (!linear.borrowed()) release(prefix + ".weight");
+    return linear;
+  }
+
+  // Several nn.Linear with the same input as one GEMM, their weights stacked by output rows
+  // (q, k and v): "<prefix>.<name>.weight" and ".bias" for each name.
+  kernels::LinearWeights stacked_linear(const std::string& prefix,
+                                        const std::vector<std::string>& names, int in,
+                                        kernels::GemmPrecision precision) const {
+    auto parts = std::make_shared<std::vector<tensor::Floats>>();  // keeps the weights alive
+    std::vector<std::span<const float>> blocks;
+    std::vector<float> bias;
+    std::vector<tensor::View> borrowed;  // views whose file pages can go once packed
+    for (const std::string& name : names) {
+      const std::string weight = prefix + "." + name + ".weight";
+      parts->push_back(floats(weight));
+      blocks.push_back(parts->back().span());
+      if (mapping_ && parts->back().owner() == mapping_) borrowed.push_back(views_.at(weight));
+      const tensor::Floats b = floats(prefix + "." + name + ".bias");
+      bias.insert(bias.end(), b.data(), b.data() + b.size());
+    }
+    auto release_borrowed = [borrowed] {
+      for (const tensor::View& view : borrowed) tensor::release_pages(view);
+    };
+    kernels::LinearWeights linear(blocks, in, bias, {}, precision, parts, release_borrowed);
+    if (!linear.borrowed()) release_borrowed();
     return linear;
   }
 
@@ -99,7 +132,8 @@ class Loader {
 // "<prefix>.encoder.layers.i".
 void expect_layers(Loader& loader, const std::string& prefix, const config::EncoderConfig& c);
 
-// Those layers, ready for run_encoder (int8 precision: q/k/v fused and every linear quantised).
+// Those layers, ready for run_encoder: q/k/v stacked into one GEMM where the weights are packed
+// anyway (blocked layouts, int8), every linear quantised for int8.
 std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::string& prefix,
                                              const config::EncoderConfig& c,
                                              kernels::GemmPrecision precision);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <utility>
@@ -43,23 +44,13 @@ std::vector<EncoderLayerWeights> load_layers(const Loader& loader, const std::st
     const std::string p = prefix + ".encoder.layers." + std::to_string(i);
     EncoderLayerWeights layer;
     layer.layer_norm1 = loader.layer_norm(p + ".layer_norm1");
-    if (precision == kernels::GemmPrecision::kInt8) {
-      // Fused q/k/v: rows [0,h) = q_proj, [h,2h) = k_proj, [2h,3h) = v_proj.
-      const std::size_t hh = static_cast<std::size_t>(h) * h;
-      tensor::Buffer qkv_w(3 * hh);                           // [3*hidden, hidden]
-      tensor::Buffer qkv_b(3 * static_cast<std::size_t>(h));  // [3*hidden]
-      int part = 0;
-      for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
-        const std::string name = p + ".self_attn." + proj;
-        const tensor::Floats w = loader.floats(name + ".weight");
-        const tensor::Floats b = loader.floats(name + ".bias");
-        std::copy_n(w.data(), hh, qkv_w.data() + part * hh);
-        std::copy_n(b.data(), h, qkv_b.data() + part * h);
-        loader.release(name + ".weight");
-        ++part;
-      }
-      layer.qkv = kernels::LinearWeights(qkv_w.span(), 3 * h, h, qkv_b.span(), {}, precision);
+    if (kernels::packs_weights(3 * h, h, precision)) {
+      // One GEMM for q, k and v where the weights are copied into a layout of their own anyway:
+      // rows [0,h) = q_proj, [h,2h) = k_proj, [2h,3h) = v_proj.
+      layer.qkv =
+          loader.stacked_linear(p + ".self_attn", {"q_proj", "k_proj", "v_proj"}, h, precision);
     } else {
+      // Used in place (no copy at load), each writing its third of the [rows, 3*hidden] output.
       const kernels::LinearEpilogue side_by_side{
           .activation = std::nullopt, .accumulate = false, .y_stride = 3 * h};
       layer.q_proj = loader.linear(p + ".self_attn.q_proj", h, h, true, side_by_side);

@@ -21,13 +21,14 @@ struct LayerNormWeights {
 };
 
 // One CLIPEncoderLayer. q, k and v write side by side into one [rows, 3*hidden] buffer, the
-// layout attention reads: float32 as three GEMMs (y_stride 3*hidden) so that the file's three
-// matrices are used in place, int8 as one fused GEMM (its weights are a copy anyway, and one
-// quantisation of the activations serves all three).
+// layout attention reads: as one stacked GEMM where the weights are copied into a layout of
+// their own anyway (blocked for oneDNN's brgemm on AVX-512, int8: one quantisation of the
+// activations then serves all three), else as three GEMMs (y_stride 3*hidden) so that the file's
+// three matrices are used in place.
 struct EncoderLayerWeights {
   LayerNormWeights layer_norm1;
-  kernels::LinearWeights qkv;       // int8: [3*hidden, hidden] + [3*hidden], q rows, k, v
-  kernels::LinearWeights q_proj;    // float32: [hidden, hidden] + [hidden] -> columns [0, hidden)
+  kernels::LinearWeights qkv;       // stacked: [3*hidden, hidden] + [3*hidden], q rows, k, v
+  kernels::LinearWeights q_proj;    // in place: [hidden, hidden] + [hidden] -> columns [0, hidden)
   kernels::LinearWeights k_proj;    // -> columns [hidden, 2*hidden)
   kernels::LinearWeights v_proj;    // -> columns [2*hidden, 3*hidden)
   kernels::LinearWeights out_proj;  // [hidden, hidden] + [hidden]; accumulates (residual)

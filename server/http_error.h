@@ -1,0 +1,40 @@
+// Errors of the HTTP service: a status, an error code of docs/ERRORS.md ("HTTP service") and a
+// message, sent as {"error": {"code": ..., "message": ...}}.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+#include <string>
+
+#include "zeroshot/error.h"
+
+namespace zeroshot::server {
+
+class HttpError : public std::runtime_error {
+ public:
+  HttpError(int status, std::string code, const std::string& message, int retry_after_s = 0)
+      : std::runtime_error(message),
+        status_(status),
+        code_(std::move(code)),
+        retry_after_s_(retry_after_s) {}
+  int status() const noexcept { return status_; }
+  const std::string& code() const noexcept { return code_; }
+  // Seconds for a Retry-After header (429); 0 = none.
+  int retry_after_s() const noexcept { return retry_after_s_; }
+
+ private:
+  int status_;
+  std::string code_;
+  int retry_after_s_;
+};
+
+// {"code": ..., "message": ...}: the value of an "error" field, whole-request or per item.
+nlohmann::json error_object(const std::string& code, const std::string& message);
+nlohmann::json error_object(const Error& error);
+
+// The HTTP status of a library error that fails a whole request: bad input is the caller's (400),
+// anything else the server's (500).
+int status_of(const Error& error);
+
+}  // namespace zeroshot::server

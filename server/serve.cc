@@ -1,0 +1,89 @@
+// `zeroshot serve`: the service's life cycle. Loads the models in the background (ready after),
+// serves until SIGTERM or SIGINT, then drains: the listening socket closes, every request already
+// accepted is answered (its queued images still run), and serve() returns 0.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <thread>
+
+#include "auth.h"
+#include "options.h"
+#include "service.h"
+#include "zeroshot/error.h"
+
+namespace zeroshot::server {
+namespace {
+
+void log_event(const nlohmann::json& line) { std::fprintf(stderr, "%s\n", line.dump().c_str()); }
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  if (options.repos.empty()) throw Error(ErrorCode::kInvalidArgument, "no model to serve");
+  const std::string key = load_api_key(options.api_key_file);
+  // SIGTERM and SIGINT are taken by one thread with sigwait: blocked here, before any thread
+  // starts, so that every thread inherits the mask. SIGPIPE (a client gone mid-write) is ignored.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Service service(options, key);
+  httplib::Server http;
+  const std::size_t threads = options.http_threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second server on
+  // the same port would start without an error and take a share of its connections.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  http.set_payload_max_length(options.max_body_bytes);
+  // Keep-alive connections serve any number of requests (the default closes after 5).
+  http.set_keep_alive_max_count(1'000'000);
+  http.set_read_timeout(30);
+  http.set_write_timeout(30);
+  service.install(http);
+
+  int port = options.port;
+  if (port == 0)
+    port = http.bind_to_any_port(options.host);
+  else if (!http.bind_to_port(options.host, port))
+    port = -1;
+  if (port < 0) {
+    throw Error(ErrorCode::kIo, "cannot listen on " + options.host + ":" +
+                                    std::to_string(options.port) +
+                                    ": the address is in use or not local (--host, --port)");
+  }
+  log_event({{"event", "listening"},
+             {"host", options.host},
+             {"port", port},
+             {"auth", !key.empty()},
+             {"models", options.repos}});
+
+  std::thread loader([&] { service.load(); });
+  std::thread stopper([&] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    log_event({{"event", "draining"}, {"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    service.drain();
+    http.stop();
+  });
+  // Returns once stopped and every connection's thread has finished its request.
+  http.listen_after_bind();
+  // A stop without a signal (listen failed): wake the stopper. A signal it already took leaves this
+  // one pending, blocked, harmless.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  loader.join();
+  log_event({{"event", "stopped"}});
+  return 0;
+}
+
+}  // namespace zeroshot::server

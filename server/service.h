@@ -1,0 +1,58 @@
+// The HTTP routes of `zeroshot serve` and what they share: the models with their batchers, the
+// decode pool, the limits, the API key and the metrics. Routes answer the JSON contract of
+// docs/SERVING.md; every error is {"error": {"code", "message"}}.
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "batcher.h"
+#include "decode_pool.h"
+#include "metrics.h"
+#include "options.h"
+#include "zeroshot/model.h"
+
+namespace zeroshot::server {
+
+class Service {
+ public:
+  Service(ServeOptions options, std::string api_key);
+  ~Service();
+
+  // Registers the routes, auth, error bodies and the request log on `http`.
+  void install(httplib::Server& http);
+  // Loads every model and runs one warm-up pass through each; /health/ready answers 200 after.
+  // On failure logs the error and stays not ready.
+  void load();
+  bool ready() const { return ready_; }
+  // Draining: queued images run at once instead of waiting for company.
+  void drain();
+
+ private:
+  struct Served {
+    std::string repo;
+    Model model;
+    std::unique_ptr<Batcher> batcher;
+  };
+  const Served& served(const std::string& repo) const;
+  void classify(const httplib::Request& request, const httplib::ContentReader& reader,
+                httplib::Response& response, bool best_only);
+  void similarity(const httplib::Request& request, const httplib::ContentReader& reader,
+                  httplib::Response& response);
+  void embeddings(const httplib::Request& request, const httplib::ContentReader& reader,
+                  httplib::Response& response);
+  void models(httplib::Response& response) const;
+
+  ServeOptions options_;
+  std::string api_key_;  // "" = no auth; never logged
+  Metrics metrics_;
+  DecodePool decode_pool_;
+  std::vector<Served> served_;  // filled by load(), read only once ready_
+  std::atomic<bool> ready_ = false;
+};
+
+}  // namespace zeroshot::server
