@@ -424,16 +424,17 @@ std::vector<std::vector<LabelScore>> Model::classify_batch(std::span<const Image
 std::vector<LabelScore> Model::classify_embedding(std::span<const float> image_embedding,
                                                   std::span<const std::string> labels,
                                                   const ClassifyOptions& options) const {
-  if (image_embedding.size() != static_cast<std::size_t>(impl_->config.projection_dim)) {
+  const int dim = impl_->model.towers->embedding_dim();
+  if (image_embedding.size() != static_cast<std::size_t>(dim)) {
     throw Error(ErrorCode::kInvalidArgument, "image embedding has " +
                                                  std::to_string(image_embedding.size()) +
                                                  " values; this model's embeddings have " +
-                                                 std::to_string(impl_->config.projection_dim));
+                                                 std::to_string(dim));
   }
   const kernels::ThreadScope threads(impl_->threads);
   const auto texts = impl_->label_embeddings(labels, options);
   return score_labels(std::vector<float>(image_embedding.begin(), image_embedding.end()), texts,
-                      labels, impl_->logit_scale_exp, options.top_k);
+                      labels, impl_->model, impl_->logit_scale_exp, options.top_k);
 }
 
 Model::TextCacheStats Model::text_cache_stats() const { return impl_->text_cache->stats(); }

@@ -16,10 +16,12 @@
 #include "conformance/naive_siglip.h"
 #include "conformance/reference.h"
 #include "e2e/run_cli.h"
+#include "e2e/serve_process.h"
 #include "family/siglip/siglip_config.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "safetensors/safetensors.h"
+#include "support/fake_hub.h"
 #include "support/random_clip.h"
 #include "util/mapped_file.h"
 #include "zeroshot/zeroshot.h"
@@ -303,6 +305,30 @@ TEST(Siglip, PreprocessorOfAnotherSizeIsAModelError) {
     EXPECT_EQ(e.code(), ErrorCode::kModelInvalid);
     EXPECT_NE(std::string(e.what()).find("preprocessor_config.json"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("224x224"), std::string::npos) << e.what();
+  }
+}
+
+// `zeroshot serve` with a SigLIP model: the same sigmoid scores as the reference, over HTTP.
+TEST(Siglip, ServerClassifiesWithSigmoidScores) {
+  TinySiglip& t = tiny();
+  const testing::ServeProcess server({"--repo", t.folder.string()});
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  const std::vector<std::string> labels = {"a dog", "a cat"};
+  for (const std::string file : {"scene_640x480.png", "small_100x80.png"}) {
+    SCOPED_TRACE(file);
+    auto r = server.client().Post("/v1/classify?label=a%20dog&label=a%20cat&raw=true",
+                                  testing::read_binary(testing::image_path(file)), "image/png");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const auto scores = nlohmann::json::parse(r->body)["results"][0]["scores"];
+    ASSERT_EQ(scores.size(), labels.size()) << r->body;
+    for (const auto& s : scores) {
+      const std::string label = s["label"];
+      const double logit = t.naive->logit(
+          naive_image(file), t.naive->text(padded_ids(t.model, "a photo of " + label)));
+      EXPECT_NEAR(s["logit"].get<double>(), logit, kTolerance);
+      EXPECT_NEAR(s["score"].get<double>(), testing::NaiveSiglip::sigmoid(logit), kTolerance);
+    }
   }
 }
 
