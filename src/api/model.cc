@@ -426,10 +426,9 @@ std::vector<LabelScore> Model::classify_embedding(std::span<const float> image_e
                                                   const ClassifyOptions& options) const {
   const int dim = impl_->model.towers->embedding_dim();
   if (image_embedding.size() != static_cast<std::size_t>(dim)) {
-    throw Error(ErrorCode::kInvalidArgument, "image embedding has " +
-                                                 std::to_string(image_embedding.size()) +
-                                                 " values; this model's embeddings have " +
-                                                 std::to_string(dim));
+    throw Error(ErrorCode::kInvalidArgument,
+                "image embedding has " + std::to_string(image_embedding.size()) +
+                    " values; this model's embeddings have " + std::to_string(dim));
   }
   const kernels::ThreadScope threads(impl_->threads);
   const auto texts = impl_->label_embeddings(labels, options);
