@@ -16,10 +16,12 @@
 #include "conformance/naive_siglip.h"
 #include "conformance/reference.h"
 #include "e2e/run_cli.h"
+#include "e2e/serve_process.h"
 #include "family/siglip/siglip_config.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "safetensors/safetensors.h"
+#include "support/fake_hub.h"
 #include "support/random_clip.h"
 #include "util/mapped_file.h"
 #include "zeroshot/zeroshot.h"
@@ -206,30 +208,48 @@ TEST(Siglip, CliClassifyAndTokenizeMatchTheReference) {
             t.model.tokenize("a photo of a dog"));
 }
 
-TEST(Siglip, CliBatchRunMatchesTheLibrary) {
+// Every fixture image through the CLI's batch runs (classify -l, embed), against the reference.
+TEST(Siglip, CliBatchRunsMatchTheReferenceForEveryImage) {
   TinySiglip& t = tiny();
-  const std::vector<std::string> files = {"scene_640x480.png", "odd_225x301.png",
-                                          "wide_1000x20.png"};
-  std::vector<std::string> args = {"classify", "--repo", t.folder.string(), "-l", "dog", "-l",
-                                   "cat",      "-l",     "sports car"};
-  for (const auto& f : files) args.push_back(testing::image_path(f));
-  const auto r = testing::run_cli(args);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::istringstream lines(r.out);
-  std::string line;
+  const std::vector<std::string> labels = {"dog", "cat", "sports car"};
+  std::map<std::string, std::vector<double>> texts;  // label -> reference text embedding
+  for (const auto& label : labels)
+    texts[label] = t.naive->text(padded_ids(t.model, "a photo of " + label));
+  std::map<std::string, std::string> file_of;  // path -> fixture file
+  std::vector<std::string> classify = {"classify", "--repo", t.folder.string()};
+  for (const auto& label : labels) classify.insert(classify.end(), {"-l", label});
+  std::vector<std::string> embed = {"embed", "--repo", t.folder.string()};
+  for (const auto& file : testing::image_files()) {
+    file_of[testing::image_path(file)] = file;
+    classify.push_back(testing::image_path(file));
+    embed.push_back(testing::image_path(file));
+  }
+  const auto scores = testing::run_cli(classify);
+  ASSERT_EQ(scores.exit_code, 0) << scores.err;
+  std::istringstream lines(scores.out);
   std::size_t n = 0;
-  for (; std::getline(lines, line); ++n) {
-    ASSERT_LT(n, files.size());
+  for (std::string line; std::getline(lines, line); ++n) {
     const auto json = nlohmann::json::parse(line);
-    const auto expected = t.model.classify(Image::from_file(testing::image_path(files[n])),
-                                           std::vector<std::string>{"dog", "cat", "sports car"});
-    ASSERT_EQ(json["results"].size(), expected.size()) << line;
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-      EXPECT_EQ(json["results"][i]["label"], expected[i].label);
-      EXPECT_NEAR(json["results"][i]["score"].get<double>(), expected[i].score, 1e-6);
+    const std::string file = file_of.at(json["image"]);
+    SCOPED_TRACE(file);
+    ASSERT_EQ(json["results"].size(), labels.size()) << line;
+    for (const auto& result : json["results"]) {
+      const double logit = t.naive->logit(naive_image(file), texts.at(result["label"]));
+      EXPECT_NEAR(result["score"].get<double>(), testing::NaiveSiglip::sigmoid(logit), kTolerance);
     }
   }
-  EXPECT_EQ(n, files.size());
+  EXPECT_EQ(n, file_of.size());
+  const auto embeddings = testing::run_cli(embed);
+  ASSERT_EQ(embeddings.exit_code, 0) << embeddings.err;
+  std::istringstream rows(embeddings.out);
+  n = 0;
+  for (std::string line; std::getline(rows, line); ++n) {
+    const auto json = nlohmann::json::parse(line);
+    const std::string file = file_of.at(json["image"]);
+    EXPECT_LE(max_diff(json["embedding"].get<std::vector<float>>(), naive_image(file)), kTolerance)
+        << file;
+  }
+  EXPECT_EQ(n, file_of.size());
 }
 
 TEST(Siglip, TextCacheGivesTheComputedEmbeddings) {
@@ -269,6 +289,46 @@ TEST(Siglip, UnknownModelTypeNamesTheSupportedOnes) {
     EXPECT_EQ(e.code(), ErrorCode::kModelInvalid);
     EXPECT_NE(std::string(e.what()).find("\"blip\""), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("clip, siglip"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Siglip, PreprocessorOfAnotherSizeIsAModelError) {
+  const fs::path folder = testing::make_temp_dir("zs_siglip_pre_");
+  for (const char* name : {"config.json", "model.safetensors", "spiece.model"})
+    fs::copy_file(tiny().folder / name, folder / name);
+  std::ofstream(folder / "preprocessor_config.json")
+      << R"({"size": {"height": 256, "width": 256}})";
+  try {
+    Model::load({.repo = folder.string()});
+    FAIL() << "loaded a 256x256 preprocessor for a 224 model";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kModelInvalid);
+    EXPECT_NE(std::string(e.what()).find("preprocessor_config.json"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("224x224"), std::string::npos) << e.what();
+  }
+}
+
+// `zeroshot serve` with a SigLIP model: the same sigmoid scores as the reference, over HTTP.
+TEST(Siglip, ServerClassifiesWithSigmoidScores) {
+  TinySiglip& t = tiny();
+  const testing::ServeProcess server({"--repo", t.folder.string()});
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  const std::vector<std::string> labels = {"a dog", "a cat"};
+  for (const std::string file : {"scene_640x480.png", "small_100x80.png"}) {
+    SCOPED_TRACE(file);
+    auto r = server.client().Post("/v1/classify?label=a%20dog&label=a%20cat&raw=true",
+                                  testing::read_binary(testing::image_path(file)), "image/png");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const auto scores = nlohmann::json::parse(r->body)["results"][0]["scores"];
+    ASSERT_EQ(scores.size(), labels.size()) << r->body;
+    for (const auto& s : scores) {
+      const std::string label = s["label"];
+      const double logit = t.naive->logit(
+          naive_image(file), t.naive->text(padded_ids(t.model, "a photo of " + label)));
+      EXPECT_NEAR(s["logit"].get<double>(), logit, kTolerance);
+      EXPECT_NEAR(s["score"].get<double>(), testing::NaiveSiglip::sigmoid(logit), kTolerance);
+    }
   }
 }
 
