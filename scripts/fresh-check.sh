@@ -81,6 +81,14 @@ prepare_root() {
   mkdir -p "$root"
   tar -C "$root" -xf "$tarball"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # The host's network settings, like resolv.conf: npm's global config and the CA file it names,
+  # where this network's TLS needs one. Machine configuration, not a project dependency.
+  for p in /etc/npmrc /usr/etc/npmrc; do
+    [ -f "$p" ] || continue
+    mkdir -p "$root$(dirname "$p")" && cp "$p" "$root$p"
+    ca=$(sed -n 's/^cafile=//p' "$p")
+    if [ -n "$ca" ] && [ -f "$ca" ]; then mkdir -p "$root$(dirname "$ca")" && cp "$ca" "$root$ca"; fi
+  done
   git clone --quiet --no-hardlinks "$project" "$root/root/zeroshot"
   git -C "$root/root/zeroshot" checkout --quiet "$commit"
   for p in "${without[@]}"; do

@@ -17,8 +17,8 @@ packages=(
   # oneDNN; its CMake package (dnnl-config.cmake) looks for the OpenCL headers and ICD loader,
   # which Debian ships in a Recommends of libdnnl-dev
   libdnnl-dev ocl-icd-opencl-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (curl: bench/serve_bench.sh polls the server's health routes)
+  libgtest-dev libgmock-dev libbenchmark-dev curl
   # sanitizer and fuzzing stages (scripts/sanitize.sh): clang, its sanitizer and libFuzzer
   # runtimes, and clang's OpenMP (the kernels use OpenMP; gcc's libgomp does not serve clang)
   clang libclang-rt-14-dev libomp-dev
