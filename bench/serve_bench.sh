@@ -7,8 +7,8 @@
 #      --max-batch 1, 16 clients for DURATION s each; prints server/CLI and batched/unbatched
 #      ratios.
 # Usage: bench/serve_bench.sh [--smoke] ZEROSHOT_CLI SERVE_LOAD MAKE_RANDOM_CLIP
-#   --smoke: seconds, for CI: the tiny model, 8 clients for 3 s, then a mixed good/bad run; fails
-#   on any error.
+#   --smoke: seconds, for CI: the tiny model, 64 clients connecting at once for 3 s, then a mixed
+#   good/bad run; fails on any error.
 # Environment: DURATION (60), BASELINE_IMAGES (160), MODEL_DIR (build/bench-models/...).
 set -euo pipefail
 smoke=0
@@ -50,8 +50,8 @@ field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
 tiny=$fixtures/models/tiny-clip
 if [ "$smoke" = 1 ]; then
   start_server --repo "$tiny"
-  echo "tiny model, 8 clients, 3 s:"
-  "$load" --port "$port" --clients 8 --seconds 3 "${images[@]}" -- "${labels[@]}"
+  echo "tiny model, 64 clients, 3 s:"
+  "$load" --port "$port" --clients 64 --seconds 3 "${images[@]}" -- "${labels[@]}"
   echo "tiny model, 8 clients, 3 s, every 3rd request a bad one:"
   "$load" --port "$port" --clients 8 --seconds 3 --bad-every 3 "${images[@]}" -- "${labels[@]}"
   curl -sf "http://127.0.0.1:$port/health/live" >/dev/null  # still up

@@ -36,11 +36,17 @@ std::string read_file(const std::string& path) {
 }
 
 struct ClientResult {
-  std::vector<double> latencies_ms;     // good requests answered 200
-  std::map<int, std::uint64_t> errors;  // status (-1: no response) -> count
+  std::vector<double> latencies_ms;             // good requests answered 200
+  std::map<std::string, std::uint64_t> errors;  // HTTP status, or the transport error -> count
   std::uint64_t bad_sent = 0;
   std::uint64_t bad_answered_4xx = 0;
 };
+
+// What went wrong, for the error counts: the HTTP status, or cpp-httplib's name of the transport
+// error when there was no response ("Read", "Write", "Connection"...).
+std::string error_name(const httplib::Result& r) {
+  return r ? std::to_string(r->status) : "no response: " + httplib::to_string(r.error());
+}
 
 // The bad requests of the soak: each must get its 4xx, never crash the server.
 httplib::Result send_bad(httplib::Client& client, std::uint64_t n) {
@@ -109,7 +115,7 @@ int main(int argc, char** argv) {
           if (r && (r->status == 200 || (r->status >= 400 && r->status < 500)))
             ++result.bad_answered_4xx;
           else
-            ++result.errors[r ? r->status : -1];
+            ++result.errors[error_name(r)];
           continue;
         }
         httplib::MultipartFormDataItems items = {
@@ -121,7 +127,11 @@ int main(int argc, char** argv) {
           result.latencies_ms.push_back(
               std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
         } else {
-          ++result.errors[r ? r->status : -1];
+          ++result.errors[error_name(r)];
+          if (!r) {
+            std::fprintf(stderr, "client %d: %s after %.3f s\n", c, error_name(r).c_str(),
+                         std::chrono::duration<double>(Clock::now() - start).count());
+          }
         }
       }
     });
@@ -134,7 +144,7 @@ int main(int argc, char** argv) {
   for (const auto& r : results) {
     latencies.insert(latencies.end(), r.latencies_ms.begin(), r.latencies_ms.end());
     for (const auto& [status, count] : r.errors) {
-      errors[std::to_string(status)] += count;
+      errors[status] += count;
       error_count += count;
     }
     bad_sent += r.bad_sent;

@@ -43,9 +43,11 @@ int serve(const ServeOptions& options) {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second server on
   // the same port would start without an error and take a share of its connections.
-  http.set_socket_options([](socket_t sock) {
+  socket_t listening = INVALID_SOCKET;
+  http.set_socket_options([&listening](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
   });
   http.set_payload_max_length(options.max_body_bytes);
   // Keep-alive connections serve any number of requests (the default closes after 5).
@@ -64,6 +66,10 @@ int serve(const ServeOptions& options) {
                                     std::to_string(options.port) +
                                     ": the address is in use or not local (--host, --port)");
   }
+  // cpp-httplib 0.11 listens with a backlog of 5 (a compile-time constant of Debian's build): 64
+  // clients connecting at once overflowed it, and some of them lost their first request to a
+  // dropped handshake (seen by bench/serve_bench.sh). listen() again only raises the backlog.
+  if (listening != INVALID_SOCKET) ::listen(listening, SOMAXCONN);
   log_event({{"event", "listening"},
              {"host", options.host},
              {"port", port},
