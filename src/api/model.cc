@@ -209,14 +209,16 @@ std::vector<std::vector<float>> Model::Impl::image_embeddings(std::span<const Im
   embeddings.reserve(images.size());
   std::vector<float> pixels;  // [batch, 3, side, side]
   std::vector<float> out;     // [batch, projection_dim]
+  std::vector<image::RgbView> views;
   for (std::size_t first = 0; first < images.size(); first += kBatch) {
     const std::size_t n = std::min(kBatch, images.size() - first);
-    pixels.resize(n * image_floats);
+    views.clear();
     for (std::size_t i = 0; i < n; ++i) {
       const Image& image = images[first + i];
-      image::preprocess(image.rgb().data(), image.width(), image.height(), model.preprocess,
-                        pixels.data() + i * image_floats);
+      views.push_back({image.rgb().data(), image.width(), image.height()});
     }
+    pixels.resize(n * image_floats);
+    image::preprocess_batch(views, model.preprocess, image_floats, pixels.data());
     out.resize(n * dim);
     model.towers->encode_images(pixels.data(), static_cast<int>(n), out.data());
     for (std::size_t i = 0; i < n; ++i) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <string>
 #include <vector>
@@ -152,13 +153,36 @@ void preprocess(const std::uint8_t* rgb, int width, int height, const Preprocess
       table[c][u] = x;
     }
   }
-  const std::size_t plane = static_cast<std::size_t>(image.width) * image.height;
+  const auto plane = static_cast<std::ptrdiff_t>(image.width) * image.height;
   const std::uint8_t* p = image.pixels.data();  // [h, w, 3]
-  for (std::size_t i = 0; i < plane; ++i) {     // out: [3, h, w]
+#pragma omp parallel for schedule(static) if (plane >= 32768)
+  for (std::ptrdiff_t i = 0; i < plane; ++i) {  // out: [3, h, w]
     out[i] = table[0][p[3 * i + 0]];
     out[plane + i] = table[1][p[3 * i + 1]];
     out[2 * plane + i] = table[2][p[3 * i + 2]];
   }
+}
+
+void preprocess_batch(std::span<const RgbView> images, const PreprocessParams& params,
+                      std::size_t floats_per_image, float* out) {
+  const auto n = static_cast<std::ptrdiff_t>(images.size());
+  if (n == 1) {  // one image: the threads split its passes instead
+    preprocess(images[0].rgb, images[0].width, images[0].height, params, out);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(images.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    try {
+      preprocess(images[k].rgb, images[k].width, images[k].height, params,
+                 out + k * floats_per_image);
+    } catch (...) {
+      errors[k] = std::current_exception();  // no exception may leave an OpenMP region
+    }
+  }
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace zeroshot::image

@@ -571,5 +571,38 @@ TEST(ImagePreprocess, NoRescaleNoNormalizeGivesRawValues) {
   EXPECT_EQ(values, (std::vector<float>{1, 4, 2, 5, 3, 6}));
 }
 
+// A batch is preprocessed image by image across the threads (each image's own passes then run on
+// one thread): every image's floats must be exactly preprocess()'s, whatever its size, and a bad
+// image's error must come out of the batch.
+TEST(ImagePreprocess, BatchEqualsOneByOne) {
+  const PreprocessParams params = clip_params();
+  std::vector<RgbImage> decoded;
+  for (const char* name : {"scene_640x480_q92.jpg", "large_1600x1200_q90.jpg", "odd_301x225.png",
+                           "pixel_1x1.png", "exif_orientation6_320x240.jpg"}) {
+    if (!std::filesystem::exists(kFixtures + "/images/" + name)) continue;
+    decoded.push_back(decode_file(kFixtures + "/images/" + name, kMaxPixels));
+  }
+  ASSERT_GE(decoded.size(), 4u);
+  const std::size_t floats = 3 * 224 * 224;
+  std::vector<RgbView> views;
+  for (const RgbImage& d : decoded) views.push_back({d.pixels.data(), d.width, d.height});
+  std::vector<float> batch(views.size() * floats, -1.0f);
+  preprocess_batch(views, params, floats, batch.data());
+  for (std::size_t i = 0; i < decoded.size(); ++i) {
+    SCOPED_TRACE(i);
+    std::vector<float> one(floats);
+    preprocess(decoded[i].pixels.data(), decoded[i].width, decoded[i].height, params, one.data());
+    EXPECT_TRUE(std::equal(one.begin(), one.end(), batch.begin() + i * floats));
+  }
+  views.push_back({decoded[0].pixels.data(), 0, 5});  // no pixels: an error, not a crash
+  batch.resize(views.size() * floats);
+  try {
+    preprocess_batch(views, params, floats, batch.data());
+    FAIL() << "expected an error for the 0x5 image";
+  } catch (const zeroshot::Error& e) {
+    EXPECT_EQ(e.code(), zeroshot::ErrorCode::kInvalidArgument) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace zeroshot::image
