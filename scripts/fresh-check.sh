@@ -89,6 +89,12 @@ prepare_root() {
     ca=$(sed -n 's/^cafile=//p' "$p")
     if [ -n "$ca" ] && [ -f "$ca" ]; then mkdir -p "$root$(dirname "$ca")" && cp "$ca" "$root$ca"; fi
   done
+  # The host's own CAs: installing ca-certificates in the root rebuilds the bundle above from
+  # Debian's CAs plus these, so without them npm's TLS failed there (the browser test skipped).
+  if [ -d /usr/local/share/ca-certificates ]; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+  fi
   git clone --quiet --no-hardlinks "$project" "$root/root/zeroshot"
   git -C "$root/root/zeroshot" checkout --quiet "$commit"
   for p in "${without[@]}"; do
