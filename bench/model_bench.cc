@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fma_peak.h"
 #include "image/preprocess.h"
 #include "kernels/gemm.h"
 #include "kernels/threads.h"
@@ -399,6 +400,8 @@ int main(int argc, char** argv) {
   const double image_ms = image_times[0];
   const double batch8_ms = image_times[1] / 8;
   const double floor_ms = image_times[2];
+  const double peak_gflops = zeroshot::bench::fma_peak_gflops(
+      threads > 0 ? threads : zeroshot::kernels::available_cores());
 
   // Text: cost by prompt length (no padding to 77), then many labels, packed vs one at a time.
   const std::string short_text = "a photo of a dog";
@@ -544,6 +547,14 @@ int main(int argc, char** argv) {
   std::printf("|   GEMM rate of the model's shapes: %.1f GFLOP/s (%.2f GFLOP per image)\n",
               floor.gflop() / floor_ms * 1e3, floor.gflop());
   row("image embedding, batch 8, per image", batch8_ms, "ms", "batch 1", image_ms, "x faster");
+  if (peak_gflops > 0) {
+    const auto percent = [&](double ms) { return 100.0 * floor.gflop() / ms * 1e3 / peak_gflops; };
+    std::printf(
+        "|   FMA peak of this CPU (%d threads, bench/fma_peak.h): %.1f GFLOP/s, %.1f ms an "
+        "image at best; GEMMs alone at %.0f%%, batch 1 at %.0f%%, batch 8 at %.0f%% of it\n",
+        threads > 0 ? threads : cores, peak_gflops, floor.gflop() / peak_gflops * 1e3,
+        percent(floor_ms), percent(image_ms), percent(batch8_ms));
+  }
   row("text embedding, 1 short prompt (7 tokens)", length_times[0], "ms", "", 0, "");
   row("text embedding, 1 long prompt (62 tokens)", length_times[1], "ms", "short prompt",
       length_times[0], "(<1: longer costs more)");
@@ -620,6 +631,8 @@ int main(int argc, char** argv) {
                           {"image_b1_ms", image_ms},
                           {"image_b8_per_image_ms", batch8_ms},
                           {"image_gemm_floor_ms", floor_ms},
+                          {"image_gflop", floor.gflop()},
+                          {"fma_peak_gflops", peak_gflops},
                           {"text_short_prompt_ms", length_times[0]},
                           {"text_long_prompt_ms", length_times[1]},
                           {"text_100_labels_ms", text_times[0]},

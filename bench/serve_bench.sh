@@ -4,12 +4,13 @@
 #   2. a full-size random ViT-B/32 (bench/make_random_clip, generated once): the batch CLI's
 #      images/s over BASELINE_IMAGES images (the in-run baseline, run before and after the server
 #      runs; the faster counts), the server with dynamic batching (--max-batch 8) and with
-#      --max-batch 1, 16 clients for DURATION s each; prints server/CLI and batched/unbatched
-#      ratios.
+#      --max-batch 1, 16 clients for DURATION s each, ROUNDS times alternating; prints server/CLI
+#      and batched/unbatched ratios of the medians.
 # Usage: bench/serve_bench.sh [--smoke] ZEROSHOT_CLI SERVE_LOAD MAKE_RANDOM_CLIP
 #   --smoke: seconds, for CI: the tiny model, 64 clients connecting at once for 3 s, then a mixed
 #   good/bad run; fails on any error.
-# Environment: DURATION (60), BASELINE_IMAGES (160), MODEL_DIR (build/bench-models/...).
+# Environment: DURATION (60), ROUNDS (3), BASELINE_IMAGES (160), MODEL_DIR
+# (build/bench-models/...).
 set -euo pipefail
 smoke=0
 if [ "${1:-}" = --smoke ]; then smoke=1; shift; fi
@@ -86,21 +87,41 @@ cli_images_per_s() {
 echo "== 2. ViT-B/32 (random weights): batch CLI over $count images (--batch 8), the baseline"
 cli_before=$(cli_images_per_s)
 printf '{"cli_images_per_s": %.2f}\n' "$cli_before"
-echo "== server, --max-batch 8, 16 clients, ${duration} s"
-start_server --repo "$model" --max-batch 8
-"$load" --port "$port" --clients 16 --seconds "$duration" "${images[@]}" -- "${labels[@]}" | tee "$work/batched.json"
-batches=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^zeroshot_batch_size_(sum|count)/ {v[$1]=$2} END {if (v["zeroshot_batch_size_count"]) printf "%.2f", v["zeroshot_batch_size_sum"]/v["zeroshot_batch_size_count"]}')
-echo "mean batch size: $batches"
-stop_server
-echo "== server, --max-batch 1, 16 clients, ${duration} s"
-start_server --repo "$model" --max-batch 1
-"$load" --port "$port" --clients 16 --seconds "$duration" "${images[@]}" -- "${labels[@]}" | tee "$work/single.json"
-stop_server
+# server_run NAME MAX_BATCH: one DURATION-second run of 16 clients, its JSON in $work/NAME.json.
+server_run() {
+  echo "== server, --max-batch $2, 16 clients, ${duration} s"
+  start_server --repo "$model" --max-batch "$2"
+  "$load" --port "$port" --clients 16 --seconds "$duration" "${images[@]}" -- "${labels[@]}" | tee "$work/$1.json"
+  if [ "$2" != 1 ]; then
+    curl -s "http://127.0.0.1:$port/metrics" | awk '/^zeroshot_batch_size_(sum|count)/ {v[$1]=$2}
+      END {if (v["zeroshot_batch_size_count"]) printf "mean batch size: %.2f\n", v["zeroshot_batch_size_sum"]/v["zeroshot_batch_size_count"]}'
+  fi
+  stop_server
+}
+# ROUNDS rounds of both servers, alternating which goes first (the machine's speed drifts: a
+# neighbour on the shared cores moves one 60 s run by several %); the medians are compared.
+rounds=${ROUNDS:-3}
+batched_runs=() single_runs=()
+for r in $(seq 1 "$rounds"); do
+  echo "== round $r of $rounds"
+  if [ $((r % 2)) = 1 ]; then order="batched single"; else order="single batched"; fi
+  for which in $order; do
+    if [ "$which" = batched ]; then
+      server_run "batched-$r" 8
+      batched_runs+=("$(field images_per_s <"$work/batched-$r.json")")
+    else
+      server_run "single-$r" 1
+      single_runs+=("$(field images_per_s <"$work/single-$r.json")")
+    fi
+  done
+done
 echo "== batch CLI again (the baseline is the faster of its two runs: load on a shared machine drifts)"
 cli_after=$(cli_images_per_s)
 printf '{"cli_images_per_s": %.2f}\n' "$cli_after"
 cli_rate=$(awk -v a="$cli_before" -v b="$cli_after" 'BEGIN {print (a > b ? a : b)}')
-batched=$(field images_per_s <"$work/batched.json")
-single=$(field images_per_s <"$work/single.json")
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+batched=$(median "${batched_runs[@]}")
+single=$(median "${single_runs[@]}")
+echo "== images/s per round: batched ${batched_runs[*]}; --max-batch 1 ${single_runs[*]}"
 awk -v b="$batched" -v c="$cli_rate" -v s="$single" 'BEGIN {
-  printf "== ratios: server/CLI %.3f (goal >= 0.9), batched/--max-batch 1 %.3f (goal >= 1.2)\n", b / c, b / s }'
+  printf "== ratios of the medians: server/CLI %.3f (goal >= 0.9), batched/--max-batch 1 %.3f (goal >= 1.2)\n", b / c, b / s }'

@@ -123,6 +123,23 @@ def main():
             goal_text, ok = f"<= {goal}", "yes" if ratio <= goal else "**no**"
         print(f"| {name} ({unit}) | {cell(zs_values, unit)} | {cell(ort_values, unit)} | "
               f"{ratio_text} | {goal_text} | {ok} |")
+    peaks = [r["fma_peak_gflops"] for r in zs if r.get("fma_peak_gflops")]
+    if peaks:
+        # What the image goals ask of the arithmetic: the ms they allow against the least ms the
+        # CPU's FMA peak allows for the image's GFLOP (bench/fma_peak.h).
+        peak, gflop = statistics.median(peaks), zs[0]["image_gflop"]
+        least = gflop / peak * 1e3
+        parts = []
+        for name, key, goal in (("batch 1", "image_b1_ms", 0.8),
+                                ("batch 8", "image_b8_per_image_ms", 0.9)):
+            allowed = goal * statistics.median(r[key] for r in ort)
+            parts.append(f"{name} <= {goal} x ORT = {allowed:.1f} ms, "
+                         f"{100 * least / allowed:.0f}% of the peak")
+            parts[-1] += f" (zeroshot: {100 * least / statistics.median(r[key] for r in zs):.0f}%)"
+        print()
+        print(f"FMA peak (model_bench, {zs[0]['threads']} threads): {peak:.0f} GFLOP/s, so an "
+              f"image ({gflop:.2f} GFLOP) takes at least {least:.1f} ms. The goals ask for "
+              + "; ".join(parts) + ".")
     print()
     print(f"zeroshot's image times include resizing, cropping and normalising the decoded "
           f"640x480 image (model_bench: embed_image of a decoded image); ORT gets the "
