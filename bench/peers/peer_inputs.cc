@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config/clip_config.h"
+#include "family/clip/clip_config.h"
 #include "family/registry.h"
 #include "image/preprocess.h"
 #include "labels.h"
@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
     fs::create_directories(out);
 
     const auto model = zeroshot::Model::load({.repo = folder.string()});
-    const auto config = zeroshot::config::parse_clip_config(read_text(folder / "config.json"),
-                                                            (folder / "config.json").string());
+    const auto config = zeroshot::family::clip::parse_clip_config(
+        read_text(folder / "config.json"), (folder / "config.json").string());
 
     // The vision tower's input, with the preprocessing the library's model family builds from
     // preprocessor_config.json.

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "api/hub_progress.h"
+#include "api/model_files.h"
 #include "hub/cache.h"
 #include "hub/hub.h"
 #include "util/env.h"
@@ -30,8 +31,11 @@ CachedModel to_public(hub::CachedModel model) {
 
 std::string download_model(const std::string& repo, const std::string& revision,
                            ProgressCallback progress) {
-  return hub::download_snapshot(hub::ResolveOptions{
-      .repo = repo, .revision = revision, .progress = api::to_hub_progress(std::move(progress))});
+  return hub::download_snapshot(
+      hub::ResolveOptions{.repo = repo,
+                          .revision = revision,
+                          .progress = api::to_hub_progress(std::move(progress)),
+                          .layout = api::model_layout()});
 }
 
 std::vector<CachedModel> list_cached_models() {

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "api/hub_progress.h"
+#include "api/model_files.h"
 #include "family/registry.h"
 #include "hub/hub.h"
 #include "image/preprocess.h"
@@ -108,16 +109,6 @@ struct Model::Impl {
 namespace {
 
 namespace fs = std::filesystem;
-
-void require_file(const std::string& folder, const char* name, const std::string& repo) {
-  if (!fs::is_regular_file(fs::path(folder) / name)) {
-    throw Error(ErrorCode::kModelNotFound,
-                "model '" + repo + "': " + (fs::path(folder) / name).string() +
-                    " is missing; a model folder needs config.json, model.safetensors, "
-                    "preprocessor_config.json and its tokenizer's files (CLIP: tokenizer.json or "
-                    "vocab.json + merges.txt; SigLIP: spiece.model)");
-  }
-}
 
 // The public precision as the kernels name it (the layers below api know no public type).
 kernels::GemmPrecision to_gemm_precision(Precision precision) {
@@ -284,9 +275,9 @@ Model Model::load(const LoadOptions& options) {
   const std::string folder =
       hub::resolve_model_folder({.repo = options.repo,
                                  .revision = options.revision,
-                                 .progress = api::to_hub_progress(options.progress)});
-  for (const char* name : {"config.json", "model.safetensors", "preprocessor_config.json"})
-    require_file(folder, name, options.repo);
+                                 .progress = api::to_hub_progress(options.progress),
+                                 .layout = api::model_layout()});
+  api::require_model_files(folder, options.repo);
 
   family::LoadedModel model = family::load_model(folder, to_gemm_precision(options.precision));
   const float scale = std::exp(model.logit_scale);

@@ -1,6 +1,6 @@
 // Reading config.json-style JSON with Hugging Face's defaults: typed, bounded field readers whose
 // errors name the file and the field (kModelInvalid). Shared by every model family's config parser
-// (config/clip_config.cc, family/*/); plain inline helpers, no state.
+// (family/*/*_config.cc) and by config/preprocessor_config.cc; plain inline helpers, no state.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/clip_config.h"
+#include "config/encoder_config.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::config::json_reader {
@@ -178,11 +178,29 @@ inline VisionConfig parse_vision(const Reader& r, const VisionConfig& defaults) 
   return v;
 }
 
-// config.json's "model_type", which picks the model family; "clip" when absent (older CLIP
-// checkpoints). Throws kModelInvalid for malformed JSON or a non-string value.
+// The reader of a tower's sub-config: root's "<tower>_config" (or the legacy "<tower>_config_dict";
+// {} when neither is there), its errors naming "<tower>_config.<field>".
+inline Reader tower_reader(const json& root, const std::string& tower, const std::string& source) {
+  const std::string key = tower + "_config";
+  return Reader(sub_config(root, key.c_str(), (key + "_dict").c_str(), source), source, key + ".");
+}
+
+// A text_config: the encoder, vocab_size and max_position_embeddings (at least min_positions);
+// eos_token_id stays the default's (a family reads it if its tower uses it).
+inline TextConfig parse_text(const Reader& r, const TextConfig& defaults, int min_positions) {
+  TextConfig t = defaults;
+  t.encoder = parse_encoder(r, defaults.encoder);
+  t.vocab_size = r.integer("vocab_size", defaults.vocab_size, 1, kMaxVocab);
+  t.max_position_embeddings = r.integer("max_position_embeddings", defaults.max_position_embeddings,
+                                        min_positions, kMaxPositions);
+  return t;
+}
+
+// config.json's "model_type", which picks the model family; empty when absent. Throws
+// kModelInvalid for malformed JSON or a non-string value.
 inline std::string read_model_type(std::string_view text, const std::string& source) {
   const json root = parse_object(text, source);
-  return Reader(root, source, "").string("model_type", "clip");
+  return Reader(root, source, "").string("model_type", "");
 }
 
 }  // namespace zeroshot::config::json_reader

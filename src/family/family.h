@@ -1,7 +1,9 @@
 // The model-family seam: what a family (CLIP, SigLIP, ...) builds from a Hugging Face model folder,
-// behind small interfaces, so that the api runs any family without naming its types. A family is
-// one folder here (family/<name>/) with a `Family` value, listed once in registry.cc; it reuses
-// the shared encoder, GEMM, attention, weight loader and image resampler.
+// behind small interfaces, and what it declares about itself (its model_type, the files its folder
+// holds, among them its tokenizer's, named with its kind, and its scoring), so that the api, the
+// hub and the cache run any family without naming one. A family is one folder here (family/<name>/)
+// with a `Family` value, listed once in registry.cc; it reuses the shared encoder, GEMM, attention,
+// weight loader and image resampler.
 //
 // Thread safety: everything a family loads is immutable; every const method may run on many
 // threads at once.
@@ -57,11 +59,38 @@ struct LoadedModel {
   float logit_bias = 0;   // added to the logits (SigLIP); 0 for softmax families
 };
 
+// A file a model folder must hold in one of several forms (the tokenizer: tokenizer.json, or
+// vocab.json + merges.txt).
+struct FileNeed {
+  std::string what;                             // "the byte-level BPE tokenizer", for messages
+  std::vector<std::vector<std::string>> forms;  // any one form, all its files there, meets it
+  // Forms found in the wild that zeroshot does not read, each with why (pytorch_model.bin: a
+  // pickle); a download missing the need names the one the repo has.
+  struct Unread {
+    std::string file;
+    std::string why;
+  };
+  std::vector<Unread> unread;
+};
+
+// The files of a model folder besides config.json: the ones to download, in order (files of no
+// need are optional: fetched when the repo has them), and the needs that make it complete.
+struct FolderFiles {
+  std::vector<std::string> fetch;
+  std::vector<FileNeed> needs;
+};
+
 struct Family {
-  // config.json's "model_type" this family loads.
+  // config.json's "model_type" this family loads (the first family registered also loads a
+  // config.json without one).
   std::string_view model_type;
+  Scoring scoring = Scoring::kSoftmax;
+  // Its own files, after those of every folder (model.safetensors, preprocessor_config.json:
+  // registry.cc): what to download and what it cannot do without.
+  FolderFiles files;
   // Reads `folder` (config.json, model.safetensors, preprocessor_config.json, the tokenizer's
   // files); float32 weights stay in the file mapping. Throws zeroshot::Error naming the file.
+  // The registry sets the result's `scoring` from the field above.
   LoadedModel (*load)(const std::string& folder, kernels::GemmPrecision vision_precision);
 };
 

@@ -11,7 +11,8 @@
 namespace zeroshot::family {
 namespace {
 
-// One line per family: a new family is its folder plus its line here.
+// One line per family: a new family is its folder plus its line here. The first one also loads a
+// config.json without a model_type.
 const Family* const kFamilies[] = {
     &clip::kFamily,
     &siglip::kFamily,
@@ -25,16 +26,46 @@ std::string supported_model_types() {
   return names;
 }
 
-LoadedModel load_model(const std::string& folder, kernels::GemmPrecision vision_precision) {
-  const std::string config_path = (std::filesystem::path(folder) / "config.json").string();
+const Family& family_of(const std::string& config_path) {
   const std::string model_type =
       config::json_reader::read_model_type(util::read_file(config_path), config_path);
+  if (model_type.empty()) return *kFamilies[0];
   for (const Family* f : kFamilies) {
-    if (f->model_type == model_type) return f->load(folder, vision_precision);
+    if (f->model_type == model_type) return *f;
   }
   throw Error(ErrorCode::kModelInvalid, config_path + ": model_type \"" + model_type +
                                             "\" is not supported; zeroshot loads " +
                                             supported_model_types());
+}
+
+FolderFiles folder_files(const Family& family) {
+  FolderFiles files{.fetch = {"model.safetensors", "preprocessor_config.json"}, .needs = {}};
+  files.needs.push_back(
+      {.what = "the weights",
+       .forms = {{"model.safetensors"}},
+       .unread = {{.file = "model.safetensors.index.json",
+                   .why = "its weights are sharded; zeroshot loads the weights of its families (" +
+                          supported_model_types() +
+                          ") from a single model.safetensors. Merge the shards into one "
+                          "model.safetensors and load that folder."},
+                  {.file = "pytorch_model.bin",
+                   .why = "zeroshot does not load pytorch_model.bin: it is a Python pickle, and "
+                          "loading one can execute arbitrary code. Convert it to "
+                          "model.safetensors (e.g. with the hub's safetensors convert Space, which "
+                          "opens a PR with a 'refs/pr/N' revision) and pass that revision, or use "
+                          "a repo that ships model.safetensors."}}});
+  files.needs.push_back(
+      {.what = "the image preprocessing", .forms = {{"preprocessor_config.json"}}, .unread = {}});
+  files.fetch.insert(files.fetch.end(), family.files.fetch.begin(), family.files.fetch.end());
+  files.needs.insert(files.needs.end(), family.files.needs.begin(), family.files.needs.end());
+  return files;
+}
+
+LoadedModel load_model(const std::string& folder, kernels::GemmPrecision vision_precision) {
+  const Family& family = family_of((std::filesystem::path(folder) / "config.json").string());
+  LoadedModel loaded = family.load(folder, vision_precision);
+  loaded.scoring = family.scoring;
+  return loaded;
 }
 
 }  // namespace zeroshot::family

@@ -203,17 +203,41 @@ bool RepoCache::known_missing(const std::string& commit, const std::string& file
   return fs::exists(no_exist_path(commit, file), ec);
 }
 
-bool has_bpe_tokenizer(const std::string& folder) {
-  std::error_code ec;
-  auto has = [&](const char* name) { return fs::is_regular_file(fs::path(folder) / name, ec); };
-  return has("tokenizer.json") || (has("vocab.json") && has("merges.txt"));
+std::string forms_text(const FileNeed& need) {
+  std::string text;
+  for (std::size_t i = 0; i < need.forms.size(); ++i) {
+    if (i > 0) text += " or ";
+    for (std::size_t j = 0; j < need.forms[i].size(); ++j) {
+      text += (j > 0 ? " + " : "") + need.forms[i][j];
+    }
+  }
+  return text;
 }
 
-bool is_complete_model_folder(const std::string& folder) {
+const FileNeed* unmet_need(const std::string& folder, const ModelFiles& files) {
   std::error_code ec;
-  auto has = [&](const char* name) { return fs::is_regular_file(fs::path(folder) / name, ec); };
-  return has("config.json") && has("model.safetensors") && has("preprocessor_config.json") &&
-         (has_bpe_tokenizer(folder) || has(kSentencePieceFile));
+  auto has = [&](const std::string& name) {
+    return fs::is_regular_file(fs::path(folder) / name, ec);
+  };
+  for (const FileNeed& need : files.needs) {
+    bool met = false;
+    for (const auto& form : need.forms) met = met || std::all_of(form.begin(), form.end(), has);
+    if (!met) return &need;
+  }
+  return nullptr;
+}
+
+bool is_complete_model_folder(const std::string& folder, const ModelFiles& files) {
+  std::error_code ec;
+  return fs::is_regular_file(fs::path(folder) / "config.json", ec) &&
+         unmet_need(folder, files) == nullptr;
+}
+
+bool is_complete_model_folder(const std::string& folder, const ModelLayout& layout) {
+  std::error_code ec;
+  const std::string config = (fs::path(folder) / "config.json").string();
+  if (!fs::is_regular_file(config, ec)) return false;
+  return is_complete_model_folder(folder, layout.files_for(config));
 }
 
 std::vector<CachedModel> scan_cache(const std::string& cache_dir) {

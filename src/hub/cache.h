@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/model_files.h"
+
 namespace zeroshot::hub {
 
 // What scan_cache finds; src/api/hub.cc maps these to the public zeroshot::CachedModel.
@@ -73,16 +75,13 @@ class RepoCache {
   std::string storage_;
 };
 
-// SigLIP's tokenizer file, fetched when a snapshot has no CLIP (byte-level BPE) tokenizer.
-inline constexpr const char* kSentencePieceFile = "spiece.model";
-
-// tokenizer.json or vocab.json + merges.txt: CLIP's tokenizer.
-bool has_bpe_tokenizer(const std::string& folder);
-
-// A snapshot folder that holds what Model::load reads: config.json, model.safetensors,
-// preprocessor_config.json, and tokenizer.json or vocab.json + merges.txt (CLIP) or spiece.model
-// (SigLIP) (symlinks must resolve).
-bool is_complete_model_folder(const std::string& folder);
+// A folder that holds config.json and meets every need of `files` (symlinks must resolve).
+bool is_complete_model_folder(const std::string& folder, const ModelFiles& files);
+// The same with the files `layout` names for the folder's config.json (false without one);
+// throws what layout.files_for throws.
+bool is_complete_model_folder(const std::string& folder, const ModelLayout& layout);
+// The first need of `files` that `folder` does not meet, or nullptr.
+const FileNeed* unmet_need(const std::string& folder, const ModelFiles& files);
 
 // Every models--* entry of the cache (datasets and spaces are skipped), sorted by repo id.
 std::vector<CachedModel> scan_cache(const std::string& cache_dir);

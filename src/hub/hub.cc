@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -25,19 +26,6 @@ constexpr int kMaxRelativeRedirects = 5;
 // Attempts at one blob within a call when the connection breaks after some progress (each resumes
 // with Range); huggingface_hub's http_get retries 5 times.
 constexpr int kMaxDownloadAttempts = 6;
-
-const std::vector<std::string>& required_files() {
-  static const std::vector<std::string> files = {"config.json", "model.safetensors",
-                                                 "preprocessor_config.json"};
-  return files;
-}
-
-bool is_required(const std::string& file) {
-  for (const auto& f : required_files()) {
-    if (f == file) return true;
-  }
-  return false;
-}
 
 // Everything that can be said about one request to the hub, for error messages.
 struct Context {
@@ -331,13 +319,18 @@ void check_ids(const ResolveOptions& options) {
     throw Error(ErrorCode::kInvalidArgument,
                 "revision '" + options.revision + "' is not a branch, tag or commit hash");
   }
+  if (!options.layout.files_for) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "hub: no model layout given (ResolveOptions::layout.files_for)");
+  }
 }
 
-std::optional<std::string> cached_snapshot(const RepoCache& cache, const std::string& revision) {
+std::optional<std::string> cached_snapshot(const RepoCache& cache, const std::string& revision,
+                                           const ModelLayout& layout) {
   const auto commit = cache.commit_for(revision);
   if (!commit) return std::nullopt;
   const std::string folder = cache.snapshot_dir(*commit);
-  if (!is_complete_model_folder(folder)) return std::nullopt;
+  if (!is_complete_model_folder(folder, layout)) return std::nullopt;
   return folder;
 }
 
@@ -362,19 +355,11 @@ std::optional<std::string> cached_snapshot(const RepoCache& cache, const std::st
 
 }  // namespace
 
-const std::vector<std::string>& model_files() {
-  static const std::vector<std::string> files = {
-      "config.json",    "model.safetensors",      "preprocessor_config.json",
-      "tokenizer.json", "tokenizer_config.json",  "vocab.json",
-      "merges.txt",     "special_tokens_map.json"};
-  return files;
-}
-
 std::string download_snapshot(const ResolveOptions& options) {
   check_ids(options);
   const RepoCache cache(util::hf_hub_cache(), options.repo);
   if (util::hf_hub_offline()) {
-    if (auto folder = cached_snapshot(cache, options.revision)) return *folder;
+    if (auto folder = cached_snapshot(cache, options.revision, options.layout)) return *folder;
     throw_offline(options, cache);
   }
   Context ctx{util::hf_endpoint(), options.repo, options.revision, false};
@@ -387,58 +372,50 @@ std::string download_snapshot(const ResolveOptions& options) {
   // never mixes two states of a moving branch (as snapshot_download pins the commit first).
   std::string url_revision = options.revision;
   std::string commit = is_commit_hash(options.revision) ? options.revision : "";
-  for (const std::string& file : model_files()) {
+  const std::string at = "'" + ctx.repo + "' at revision '" + options.revision + "'";
+  auto fetch = [&](const std::string& file) {
     FetchResult result =
         fetch_file(cache, ctx, url_revision, file, http, download_http, options.progress);
     if (!result.commit.empty()) {
       commit = result.commit;
       url_revision = commit;
     }
-    if (result.outcome == FetchOutcome::kCached || !is_required(file)) continue;
-    if (file == "model.safetensors") {
-      // Say why rather than "not found" when the weights exist in a form we do not read.
-      for (const char* other : {"model.safetensors.index.json", "pytorch_model.bin"}) {
-        std::string url = ctx.endpoint + "/" + ctx.repo + "/resolve/" +
-                          url_quote(url_revision, false) + "/" + other;
-        HttpResponse r;
-        try {
-          r = head_following_relative(url, http);
-        } catch (const Error&) {
-          continue;
-        }
-        if (r.status >= 400) continue;
-        if (std::string(other) == "pytorch_model.bin") {
-          throw Error(ErrorCode::kModelInvalid,
-                      "'" + ctx.repo + "' at revision '" + options.revision +
-                          "' has only pytorch_model.bin, which zeroshot does not load: it is a "
-                          "Python pickle, and loading one can execute arbitrary code. Convert it "
-                          "to model.safetensors (e.g. with the hub's safetensors convert Space, "
-                          "which opens a PR with a 'refs/pr/N' revision) and pass that revision, "
-                          "or use a repo that ships model.safetensors.");
-        }
-        throw Error(ErrorCode::kModelInvalid,
-                    "'" + ctx.repo +
-                        "' stores its weights sharded (model.safetensors.index.json); "
-                        "zeroshot loads a single model.safetensors (every CLIP checkpoint up to "
-                        "ViT-L fits in one). Merge the shards into one model.safetensors and load "
-                        "that folder.");
-      }
-    }
+    return result.outcome == FetchOutcome::kCached;
+  };
+  if (!fetch("config.json")) {
     throw Error(ErrorCode::kModelInvalid,
-                "'" + ctx.repo + "' at revision '" + options.revision + "' has no " + file +
-                    ": it is not a CLIP model in the Hugging Face layout");
+                at + " has no config.json: it is not a model in the Hugging Face layout" +
+                    (options.layout.supported.empty()
+                         ? std::string()
+                         : " (zeroshot loads " + options.layout.supported + ")"));
   }
   const std::string folder = cache.snapshot_dir(commit);
-  if (!has_bpe_tokenizer(folder)) {
-    // No CLIP tokenizer: a SentencePiece model (SigLIP) instead. Asked for only then, so a CLIP
-    // download makes exactly the requests (and .no_exist entries) it always made.
-    fetch_file(cache, ctx, url_revision, kSentencePieceFile, http, download_http, options.progress);
+  // What the rest of the folder is depends on the model config.json describes.
+  const ModelFiles files = options.layout.files_for(folder + "/config.json");
+  for (const std::string& file : files.fetch) {
+    if (fetch(file)) continue;
+    const auto only_form = std::find_if(files.needs.begin(), files.needs.end(), [&](const auto& n) {
+      return n.forms.size() == 1 && n.forms[0] == std::vector<std::string>{file};
+    });
+    if (only_form == files.needs.end()) continue;  // optional, or one form of several
+    // Say why rather than "not found" when the need exists in a form we do not read.
+    for (const auto& [other, why] : only_form->unread) {
+      std::string url = ctx.endpoint + "/" + ctx.repo + "/resolve/" +
+                        url_quote(url_revision, false) + "/" + url_quote(other, true);
+      HttpResponse r;
+      try {
+        r = head_following_relative(url, http);
+      } catch (const Error&) {
+        continue;
+      }
+      if (r.status >= 400) continue;
+      throw Error(ErrorCode::kModelInvalid, at + " has " + other + " but no " + file + ": " + why);
+    }
+    throw Error(ErrorCode::kModelInvalid, at + " lacks " + only_form->what + ": it has no " + file);
   }
-  if (!is_complete_model_folder(folder)) {
+  if (const FileNeed* need = unmet_need(folder, files)) {
     throw Error(ErrorCode::kModelInvalid,
-                "'" + ctx.repo + "' at revision '" + options.revision +
-                    "' has neither tokenizer.json nor vocab.json + merges.txt (CLIP) nor "
-                    "spiece.model (SigLIP)");
+                at + " lacks " + need->what + ": it has no " + forms_text(*need));
   }
   // Written last: a ref only ever names a snapshot that holds a whole model.
   cache.write_ref(options.revision, commit);
@@ -456,7 +433,7 @@ std::string resolve_model_folder(const ResolveOptions& options) {
   }
   check_ids(options);
   const RepoCache cache(util::hf_hub_cache(), options.repo);
-  if (auto folder = cached_snapshot(cache, options.revision)) return *folder;
+  if (auto folder = cached_snapshot(cache, options.revision, options.layout)) return *folder;
   if (util::hf_hub_offline()) throw_offline(options, cache);
   return download_snapshot(options);
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "hub/model_files.h"
+
 namespace zeroshot::hub {
 
 // One file's download progress: `total` is the file's size from the hub (0 when unknown), `done`
@@ -24,24 +26,22 @@ struct ResolveOptions {
   std::string repo;               // a local folder, or a hub id "org/name"
   std::string revision = "main";  // branch, tag or 40-hex commit hash
   ProgressCallback progress;      // optional, per file
+  ModelLayout layout;             // what a complete folder holds, by its config.json
 };
 
-// The files of a model that are fetched, in order. config.json, model.safetensors and
-// preprocessor_config.json are required; the tokenizer files are optional one by one (CLIP's
-// tokenizer needs tokenizer.json or vocab.json + merges.txt), and a 404 for one is recorded in
-// .no_exist/<commit>/ as huggingface_hub does. When none of CLIP's tokenizers is there,
-// spiece.model (SigLIP's) is fetched after these.
-const std::vector<std::string>& model_files();
-
-// A folder holding config.json, model.safetensors, preprocessor_config.json and the tokenizer
-// files. An existing directory is returned as is; otherwise `repo` must be a hub id: a complete
-// cached snapshot of `revision` is returned without any request; else (unless HF_HUB_OFFLINE)
-// the missing files are downloaded. Throws Error: kModelNotFound (neither a folder nor a repo id),
-// kOffline (offline and not cached), and everything download_snapshot throws.
+// A folder holding config.json and what layout.files_for says for it. An existing directory is
+// returned as is; otherwise `repo` must be a hub id: a complete cached snapshot of `revision` is
+// returned without any request; else (unless HF_HUB_OFFLINE) the missing files are downloaded.
+// Throws Error: kModelNotFound (neither a folder nor a repo id), kOffline (offline and not
+// cached), what files_for throws, and everything download_snapshot throws.
 std::string resolve_model_folder(const ResolveOptions& options);
 
 // Asks the hub what `revision` is now and fetches what the cache lacks (HF_HUB_OFFLINE: the
-// cached snapshot, else kOffline). Returns the snapshot folder.
+// cached snapshot, else kOffline): config.json first, then, in order, the files layout.files_for
+// names for it. Any of them may be absent (a 404 is recorded in .no_exist/<commit>/ as
+// huggingface_hub does) unless it is the one form of a need: then the download stops at once,
+// naming an unread form the repo has instead (pytorch_model.bin) if any. A need none of whose
+// forms arrived is an error at the end. Returns the snapshot folder.
 std::string download_snapshot(const ResolveOptions& options);
 
 }  // namespace zeroshot::hub

@@ -122,7 +122,7 @@ Coefficients precompute(int in_size, int out_size, FilterSpec spec, int begin, i
 }
 
 // Pillow's clip8: the accumulator shifted down by the precision, clamped to 0..255.
-inline std::uint8_t clip8(std::int32_t v) {
+inline std::uint8_t clamp_u8(std::int32_t v) {
   v >>= kPrecisionBits;
   return static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
 }
@@ -171,9 +171,9 @@ ZEROSHOT_TARGET_CLONES void horizontal(const std::uint8_t* src, int width, int r
         std::memcpy(&w, k + 8 * j, sizeof w);
         acc += v * w;
       }
-      out[3 * i + 0] = clip8(kHalf + acc[0] + acc[4]);
-      out[3 * i + 1] = clip8(kHalf + acc[1] + acc[5]);
-      out[3 * i + 2] = clip8(kHalf + acc[2] + acc[6]);
+      out[3 * i + 0] = clamp_u8(kHalf + acc[0] + acc[4]);
+      out[3 * i + 1] = clamp_u8(kHalf + acc[1] + acc[5]);
+      out[3 * i + 2] = clamp_u8(kHalf + acc[2] + acc[6]);
     }
   }
 }
@@ -196,7 +196,7 @@ ZEROSHOT_TARGET_CLONES void vertical(const std::uint8_t* src, int width, int src
       for (int v = 0; v < values; ++v) acc[v] += row[v] * kt;
     }
     std::uint8_t* out = dst + static_cast<std::size_t>(i) * values;
-    for (int v = 0; v < values; ++v) out[v] = clip8(acc[v]);
+    for (int v = 0; v < values; ++v) out[v] = clamp_u8(acc[v]);
   }
 }
 

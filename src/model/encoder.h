@@ -1,12 +1,12 @@
-// The CLIP transformer encoder (HF CLIPEncoder) over several sequences packed row after row:
-// every GEMM runs once on all rows of all sequences; attention runs per sequence.
+// The shared transformer encoder (HF CLIPEncoder, SiglipEncoder) over several sequences packed row
+// after row: every GEMM runs once on all rows of all sequences; attention runs per sequence.
 #pragma once
 
 #include <span>
 #include <string>
 #include <vector>
 
-#include "config/clip_config.h"
+#include "config/encoder_config.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
 

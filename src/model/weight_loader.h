@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/clip_config.h"
+#include "config/encoder_config.h"
 #include "kernels/gemm.h"
 #include "model/weights.h"
 #include "tensor/convert.h"

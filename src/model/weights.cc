@@ -1,4 +1,4 @@
-// Hugging Face CLIPModel tensor names (transformers' modeling_clip.py state dict) -> ClipWeights.
+// The shared encoder layers' tensors (HF CLIPEncoderLayer names) -> EncoderLayerWeights.
 #include "model/weights.h"
 
 #include <algorithm>
@@ -84,66 +84,6 @@ kernels::Activation to_kernel_activation(config::Activation activation) {
       return kernels::Activation::kGeluTanh;
   }
   return kernels::Activation::kQuickGelu;
-}
-
-ClipWeights load_weights(const config::ClipConfig& config, const tensor::NamedViews& views,
-                         const std::string& source, kernels::GemmPrecision vision_precision,
-                         std::shared_ptr<const void> mapping) {
-  const config::TextConfig& tc = config.text;
-  const config::VisionConfig& vc = config.vision;
-  const std::int64_t th = tc.encoder.hidden_size;
-  const std::int64_t vh = vc.encoder.hidden_size;
-  const std::int64_t proj = config.projection_dim;
-  const std::int64_t grid = vc.image_size / vc.patch_size;
-  const std::int64_t positions = grid * grid + 1;
-
-  // Everything is checked before anything is converted, so a bad file fails fast.
-  Loader loader(views, source, std::move(mapping));
-  loader.expect("text_model.embeddings.token_embedding.weight", {tc.vocab_size, th});
-  loader.expect("text_model.embeddings.position_embedding.weight",
-                {tc.max_position_embeddings, th});
-  expect_layers(loader, "text_model", tc.encoder);
-  loader.expect("text_model.final_layer_norm.weight", {th});
-  loader.expect("text_model.final_layer_norm.bias", {th});
-  loader.expect("text_projection.weight", {proj, th});
-  loader.expect("vision_model.embeddings.class_embedding", {vh});
-  loader.expect("vision_model.embeddings.patch_embedding.weight",
-                {vh, vc.num_channels, vc.patch_size, vc.patch_size});
-  loader.expect("vision_model.embeddings.position_embedding.weight", {positions, vh});
-  // "pre_layrnorm" is HF's spelling.
-  loader.expect("vision_model.pre_layrnorm.weight", {vh});
-  loader.expect("vision_model.pre_layrnorm.bias", {vh});
-  expect_layers(loader, "vision_model", vc.encoder);
-  loader.expect("vision_model.post_layernorm.weight", {vh});
-  loader.expect("vision_model.post_layernorm.bias", {vh});
-  loader.expect("visual_projection.weight", {proj, vh});
-  loader.expect("logit_scale", {}, {{1}});
-
-  ClipWeights w;
-  // int8 covers the vision tower only: text embeddings are computed once per label and cached,
-  // so quantising the text tower would cost accuracy for almost no time.
-  w.text.token_embedding = loader.floats("text_model.embeddings.token_embedding.weight");
-  w.text.position_embedding = loader.floats("text_model.embeddings.position_embedding.weight");
-  w.text.layers = load_layers(loader, "text_model", tc.encoder, kernels::GemmPrecision::kF32);
-  w.text.final_layer_norm = loader.layer_norm("text_model.final_layer_norm");
-  w.text.projection =
-      loader.linear("text_projection", config.projection_dim, tc.encoder.hidden_size, false);
-
-  const int patch_in = vc.num_channels * vc.patch_size * vc.patch_size;
-  // The conv weight [hidden, channels, patch, patch] is a [hidden, channels*patch*patch] matrix
-  // over im2col rows ordered (channel, ky, kx).
-  w.vision.patch_embedding = loader.linear("vision_model.embeddings.patch_embedding",
-                                           vc.encoder.hidden_size, patch_in, false);
-  w.vision.class_embedding = loader.floats("vision_model.embeddings.class_embedding");
-  w.vision.position_embedding = loader.floats("vision_model.embeddings.position_embedding.weight");
-  w.vision.pre_layernorm = loader.layer_norm("vision_model.pre_layrnorm");
-  w.vision.layers = load_layers(loader, "vision_model", vc.encoder, vision_precision);
-  w.vision.post_layernorm = loader.layer_norm("vision_model.post_layernorm");
-  w.vision.projection =
-      loader.linear("visual_projection", config.projection_dim, vc.encoder.hidden_size, false);
-
-  w.logit_scale = loader.floats("logit_scale")[0];
-  return w;
 }
 
 }  // namespace zeroshot::model

@@ -1,7 +1,6 @@
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -10,15 +9,11 @@
 #include "tokenizer/json_load.h"
 #include "tokenizer/pre_tokenize.h"
 #include "tokenizer/unicode.h"
-#include "util/mapped_file.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::tokenizer {
 
 namespace {
-
-constexpr std::string_view kBos = "<|startoftext|>";
-constexpr std::string_view kEos = "<|endoftext|>";
 
 struct AddedToken {
   std::string content;
@@ -92,7 +87,7 @@ struct Tokenizer::Impl {
 
   void add_token(std::string content, int id, bool normalized) {
     if (normalized) {
-      std::string norm = normalize_clip(content);
+      std::string norm = normalize_nfc_lowercase(content);
       if (!norm.empty()) normalized_tokens.push_back({std::move(norm), id});
     } else {
       raw_tokens.push_back({std::move(content), id});
@@ -100,7 +95,8 @@ struct Tokenizer::Impl {
   }
 };
 
-Tokenizer Tokenizer::from_tokenizer_json(std::string_view json_text, const std::string& source) {
+Tokenizer Tokenizer::from_tokenizer_json(std::string_view json_text, const std::string& source,
+                                         const Conventions& conventions) {
   TokenizerJson parsed = parse_tokenizer_json(json_text, source);
   try {
     const auto& root = parsed.rest;
@@ -122,7 +118,7 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view json_text, const std::
       return model[key].get<std::string>();
     };
     if (!string_or_empty("continuing_subword_prefix").empty()) {
-      invalid(source, "model.continuing_subword_prefix is not supported (CLIP uses none)");
+      invalid(source, "model.continuing_subword_prefix is not supported (only end_of_word_suffix)");
     }
     BpeModel bpe(std::move(parsed.vocab), string_or_empty("end_of_word_suffix"),
                  string_or_empty("unk_token"), source);
@@ -153,7 +149,7 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view json_text, const std::
     }
 
     // Post-processor RobertaProcessing {"cls": [token, id], "sep": [token, id]}; otherwise the
-    // CLIP special tokens by name.
+    // family's special tokens by name.
     auto special_id = [&](const char* key, std::string_view name) {
       if (root.contains("post_processor") && root["post_processor"].is_object()) {
         const auto& pp = root["post_processor"];
@@ -174,8 +170,8 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view json_text, const std::
       if (id < 0) invalid(source, "no id for special token " + std::string(name));
       return id;
     };
-    impl->bos = special_id("cls", kBos);
-    impl->eos = special_id("sep", kEos);
+    impl->bos = special_id("cls", conventions.bos);
+    impl->eos = special_id("sep", conventions.eos);
     return Tokenizer(std::move(impl));
   } catch (const nlohmann::json::exception& e) {
     invalid(source, std::string("malformed tokenizer.json: ") + e.what());
@@ -183,17 +179,18 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view json_text, const std::
 }
 
 Tokenizer Tokenizer::from_vocab_merges(std::string_view vocab_json, std::string_view merges_txt,
-                                       const std::string& source) {
+                                       const std::string& source, const Conventions& conventions) {
   const std::string vocab_source = source + "/vocab.json";
   const std::string merges_source = source + "/merges.txt";
   Vocab vocab = parse_vocab_json(vocab_json, vocab_source);
-  for (std::string_view name : {kBos, kEos}) {
+  for (const std::string& name : {conventions.bos, conventions.eos}) {
     if (vocab.find(name) < 0) {
-      invalid(vocab_source, "missing special token " + std::string(name));
+      invalid(vocab_source, "missing special token " + name);
     }
   }
-  // The settings HF's CLIPConverter gives the fast tokenizer built from these files.
-  BpeModel bpe(std::move(vocab), "</w>", std::string(kEos), vocab_source);
+  // The settings the family's converter gives the fast tokenizer built from these files.
+  BpeModel bpe(std::move(vocab), conventions.end_of_word_suffix, conventions.unk_token,
+               vocab_source);
   bpe.reserve_merges(
       static_cast<std::size_t>(std::count(merges_txt.begin(), merges_txt.end(), '\n') + 1));
   std::size_t line_no = 0;
@@ -215,32 +212,12 @@ Tokenizer Tokenizer::from_vocab_merges(std::string_view vocab_json, std::string_
     add_merge_or_throw(bpe, left, right, where);
   }
   auto impl = std::make_shared<Impl>(std::move(bpe));
-  // As in CLIP's tokenizer.json: <|startoftext|> normalized=true, <|endoftext|> normalized=false.
-  impl->bos = impl->bpe.token_id(kBos);
-  impl->eos = impl->bpe.token_id(kEos);
-  impl->add_token(std::string(kBos), impl->bos, /*normalized=*/true);
-  impl->add_token(std::string(kEos), impl->eos, /*normalized=*/false);
+  // As a converter writes them into tokenizer.json: bos normalized=true, eos normalized=false.
+  impl->bos = impl->bpe.token_id(conventions.bos);
+  impl->eos = impl->bpe.token_id(conventions.eos);
+  impl->add_token(conventions.bos, impl->bos, /*normalized=*/true);
+  impl->add_token(conventions.eos, impl->eos, /*normalized=*/false);
   return Tokenizer(std::move(impl));
-}
-
-Tokenizer Tokenizer::from_folder(const std::string& folder) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::is_directory(folder, ec)) {
-    throw Error(ErrorCode::kModelNotFound, folder + ": tokenizer folder does not exist");
-  }
-  const std::string json_path = (fs::path(folder) / "tokenizer.json").string();
-  if (fs::exists(json_path, ec)) {
-    return from_tokenizer_json(util::read_file(json_path), json_path);
-  }
-  const std::string vocab_path = (fs::path(folder) / "vocab.json").string();
-  const std::string merges_path = (fs::path(folder) / "merges.txt").string();
-  if (fs::exists(vocab_path, ec) && fs::exists(merges_path, ec)) {
-    return from_vocab_merges(util::read_file(vocab_path), util::read_file(merges_path), folder);
-  }
-  throw Error(
-      ErrorCode::kModelNotFound,
-      folder + ": no tokenizer found (expected tokenizer.json, or vocab.json and merges.txt)");
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text, int max_length) const {
@@ -273,7 +250,7 @@ std::vector<int> Tokenizer::encode(std::string_view text, int max_length) const 
       text, impl.raw_tokens,
       [&](std::string_view segment) {
         if (full()) return;
-        const std::string normalized = normalize_clip(segment);
+        const std::string normalized = normalize_nfc_lowercase(segment);
         split_added(normalized, impl.normalized_tokens, encode_words, push_token);
       },
       push_token);

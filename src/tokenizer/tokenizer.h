@@ -1,14 +1,15 @@
-// CLIP's text tokenizer, identical in its ids to Hugging Face's fast CLIP tokenizer
-// (`tokenizers` running the tokenizer.json of openai/clip-vit-base-patch32):
+// The byte-level BPE tokenizer of Hugging Face `tokenizers` for the tokenizer.json pipeline below,
+// identical in its ids to the fast tokenizer running the same file. A family gives what its files
+// leave unsaid (the start and end tokens, vocab.json + merges.txt's settings: Conventions) and
+// the length; family/clip/clip_tokenizer.h is its user:
 //
-//   auto tok = zeroshot::tokenizer::Tokenizer::from_folder("models/tiny-clip");
-//   std::vector<int> ids = tok.encode("a photo of a cat");  // [49406, 320, 1125, 539, 320, 2368,
-//   49407]
+//   auto tok = zeroshot::tokenizer::Tokenizer::from_tokenizer_json(text, path, conventions);
+//   std::vector<int> ids = tok.encode("a photo of a cat", 77);  // bos, content ids, eos
 //
 // Pipeline (tokenizer.json): split out special tokens (AddedVocabulary) -> normalizer (NFC,
-// whitespace runs to " ", lowercase) -> pre_tokenizer (CLIP's split pattern, then ByteLevel) ->
-// BPE with "</w>" -> <|startoftext|> + tokens + <|endoftext|>, truncated to max_length keeping the
-// end token. No ftfy and no HTML unescaping (HF's fast tokenizer does neither).
+// whitespace runs to " ", lowercase) -> pre_tokenizer (the Split pattern of pre_tokenize.h, then
+// ByteLevel) -> BPE with an end-of-word suffix -> bos + tokens + eos, truncated to max_length
+// keeping the end token. No ftfy and no HTML unescaping (HF's fast tokenizer does neither).
 //
 // Thread safety: a Tokenizer is immutable after construction; copies share the loaded tables and
 // `encode` (const) may be called from any number of threads at once.
@@ -21,24 +22,31 @@
 
 namespace zeroshot::tokenizer {
 
+// What a family's tokenizer files leave unsaid.
+struct Conventions {
+  std::string bos;  // the start token's text, looked up when tokenizer.json's post_processor
+  std::string eos;  // does not give the ids ("cls", "sep"), and always for vocab.json
+  // vocab.json + merges.txt only: the BPE model's settings (as HF's converter for the family).
+  std::string end_of_word_suffix;
+  std::string unk_token;
+};
+
 class Tokenizer {
  public:
-  // tokenizer.json if present in `folder`, else vocab.json + merges.txt (both forms give the same
-  // ids). Throws Error(kModelNotFound) naming the folder if neither exists, kModelInvalid naming
-  // the file for malformed contents.
-  static Tokenizer from_folder(const std::string& folder);
   // `source` names the file in error messages.
-  static Tokenizer from_tokenizer_json(std::string_view json_text, const std::string& source);
+  static Tokenizer from_tokenizer_json(std::string_view json_text, const std::string& source,
+                                       const Conventions& conventions);
   // `source` is the folder (or other location) holding the two files; errors name
-  // "<source>/vocab.json" or "<source>/merges.txt". Special tokens follow CLIP's tokenizer.json:
-  // <|startoftext|> matched after normalisation, <|endoftext|> on the raw text.
+  // "<source>/vocab.json" or "<source>/merges.txt". The special tokens are registered as a
+  // converter writes them into tokenizer.json: bos matched after normalisation, eos on the raw
+  // text.
   static Tokenizer from_vocab_merges(std::string_view vocab_json, std::string_view merges_txt,
-                                     const std::string& source);
+                                     const std::string& source, const Conventions& conventions);
 
-  // <|startoftext|> + BPE tokens + <|endoftext|>, truncated to max_length keeping the end token
-  // (at most max_length - 2 content tokens). Throws Error(kInvalidArgument) if `text` is not
-  // valid UTF-8 (naming the byte offset) or max_length < 2.
-  std::vector<int> encode(std::string_view text, int max_length = 77) const;
+  // bos + BPE tokens + eos, truncated to max_length keeping the end token (at most max_length - 2
+  // content tokens). Throws Error(kInvalidArgument) if `text` is not valid UTF-8 (naming the byte
+  // offset) or max_length < 2.
+  std::vector<int> encode(std::string_view text, int max_length) const;
 
   int bos_id() const;
   int eos_id() const;

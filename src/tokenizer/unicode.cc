@@ -117,7 +117,7 @@ CharClass char_class(char32_t cp) {
   }
 }
 
-std::string normalize_clip(std::string_view text) {
+std::string normalize_nfc_lowercase(std::string_view text) {
   // ASCII is its own NFC form: skip utf8proc's allocation for most prompts.
   bool ascii = true;
   for (char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;

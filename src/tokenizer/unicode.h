@@ -28,6 +28,6 @@ CharClass char_class(char32_t cp);
 // The `normalizer` of CLIP's tokenizer.json: Sequence[NFC, Replace(\s+ -> " "), Lowercase].
 // Lowercase is Rust's `char::to_lowercase` applied per character (no context-dependent final
 // sigma), which is the simple case mapping except U+0130 -> "i\u0307". Input must be valid UTF-8.
-std::string normalize_clip(std::string_view text);
+std::string normalize_nfc_lowercase(std::string_view text);
 
 }  // namespace zeroshot::tokenizer

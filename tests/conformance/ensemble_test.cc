@@ -36,7 +36,7 @@ const Model& tiny() {
 }
 
 const testing::NaiveClip& naive() {
-  static const auto config = config::parse_clip_config(
+  static const auto config = family::clip::parse_clip_config(
       util::read_file(testing::kTinyClip + "/config.json"), "config.json");
   static const auto weights = safetensors::File::open(testing::kTinyClip + "/model.safetensors");
   static const testing::NaiveClip clip(config, weights.tensors());

@@ -11,15 +11,15 @@
 #include <string>
 #include <vector>
 
-#include "config/clip_config.h"
 #include "conformance/naive_transformer.h"
+#include "family/clip/clip_config.h"
 #include "tensor/view.h"
 
 namespace zeroshot::testing {
 
 class NaiveClip : NaiveTransformer {
  public:
-  NaiveClip(const config::ClipConfig& c, const tensor::NamedViews& w)
+  NaiveClip(const family::clip::ClipConfig& c, const tensor::NamedViews& w)
       : NaiveTransformer(w), c_(c) {}
 
   // pixels: [3, S, S] -> [projection_dim], L2-normalised.
@@ -65,7 +65,7 @@ class NaiveClip : NaiveTransformer {
                   false);
   }
 
-  config::ClipConfig c_;
+  family::clip::ClipConfig c_;
 };
 
 }  // namespace zeroshot::testing

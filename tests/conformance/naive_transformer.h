@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "config/clip_config.h"
+#include "config/encoder_config.h"
 #include "tensor/view.h"
 
 namespace zeroshot::testing {

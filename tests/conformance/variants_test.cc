@@ -26,12 +26,12 @@ double max_diff(const std::vector<float>& a, const std::vector<double>& b) {
 }
 
 struct Loaded {
-  config::ClipConfig config;
+  family::clip::ClipConfig config;
   safetensors::File weights;
 };
 
 Loaded read_folder(const std::string& folder) {
-  return {config::parse_clip_config(util::read_file(folder + "/config.json"), "config.json"),
+  return {family::clip::parse_clip_config(util::read_file(folder + "/config.json"), "config.json"),
           safetensors::File::open(folder + "/model.safetensors")};
 }
 

@@ -1,17 +1,17 @@
-// libFuzzer target: config.json parsing (config::parse_clip_config) on arbitrary text.
+// libFuzzer target: config.json parsing (family::clip::parse_clip_config) on arbitrary text.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
-#include "config/clip_config.h"
+#include "family/clip/clip_config.h"
 #include "zeroshot/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    auto c = zeroshot::config::parse_clip_config(text, "config.json");
+    auto c = zeroshot::family::clip::parse_clip_config(text, "config.json");
     // Whatever is accepted must satisfy the invariants the model relies on.
     for (const auto* e : {&c.text.encoder, &c.vision.encoder}) {
       if (e->hidden_size <= 0 || e->num_heads <= 0 || e->hidden_size % e->num_heads != 0 ||

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/clip_config.h"
+#include "config/preprocessor_config.h"
 #include "zeroshot/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -6,14 +6,15 @@
 #include <string>
 #include <string_view>
 
+#include "family/clip/clip_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 #include "zeroshot/error.h"
 
 namespace {
 
 const zeroshot::tokenizer::Tokenizer& tokenizer() {
-  static const auto tok = zeroshot::tokenizer::Tokenizer::from_folder(
-      std::string(ZEROSHOT_FIXTURES) + "/models/tiny-clip");
+  static const auto tok =
+      zeroshot::family::clip::load_tokenizer(std::string(ZEROSHOT_FIXTURES) + "/models/tiny-clip");
   return tok;
 }
 

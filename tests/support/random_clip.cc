@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "config/clip_config.h"
+#include "family/clip/clip_config.h"
 #include "family/siglip/siglip_config.h"
 
 namespace zeroshot::testing {
@@ -134,7 +134,7 @@ void write_random_clip(const std::string& folder, const RandomClipOptions& optio
   const fs::path dir(folder);
   fs::create_directories(dir);
   const std::string config_text = options.config.dump(2);
-  const auto c = config::parse_clip_config(config_text, "config.json");
+  const auto c = family::clip::parse_clip_config(config_text, "config.json");
   std::ofstream(dir / "config.json") << config_text;
   nlohmann::json pre = options.preprocessor;
   if (pre.is_null()) {

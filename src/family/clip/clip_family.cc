@@ -3,10 +3,11 @@
 #include <filesystem>
 #include <utility>
 
-#include "config/clip_config.h"
-#include "model/clip_model.h"
+#include "config/preprocessor_config.h"
+#include "family/clip/clip_config.h"
+#include "family/clip/clip_model.h"
+#include "family/clip/clip_tokenizer.h"
 #include "safetensors/safetensors.h"
-#include "tokenizer/tokenizer.h"
 #include "util/mapped_file.h"
 #include "zeroshot/error.h"
 
@@ -17,7 +18,7 @@ namespace fs = std::filesystem;
 
 class ClipTowers final : public Towers {
  public:
-  explicit ClipTowers(model::ClipModel model) : model_(std::move(model)) {}
+  explicit ClipTowers(ClipModel model) : model_(std::move(model)) {}
   void encode_images(const float* pixels, int batch, float* out) const override {
     model_.encode_images(pixels, batch, out);
   }
@@ -27,22 +28,11 @@ class ClipTowers final : public Towers {
   int embedding_dim() const override { return model_.config().projection_dim; }
 
  private:
-  model::ClipModel model_;
+  ClipModel model_;
 };
 
-class ClipTokenizer final : public TextTokenizer {
- public:
-  ClipTokenizer(tokenizer::Tokenizer tokenizer, int max_length)
-      : tokenizer_(std::move(tokenizer)), max_length_(max_length) {}
-  std::vector<int> encode(std::string_view text) const override {
-    return tokenizer_.encode(text, max_length_);
-  }
-
- private:
-  tokenizer::Tokenizer tokenizer_;
-  int max_length_;
-};
-
+// CLIPImageProcessor: resize the shortest edge, centre crop to the tower's image_size, rescale,
+// normalise.
 image::PreprocessParams to_params(const config::PreprocessorConfig& p,
                                   const config::VisionConfig& vision, const std::string& source) {
   if (p.resize_height > 0) {
@@ -78,24 +68,30 @@ image::PreprocessParams to_params(const config::PreprocessorConfig& p,
 LoadedModel load(const std::string& folder, kernels::GemmPrecision vision_precision) {
   const std::string config_path = (fs::path(folder) / "config.json").string();
   const std::string preprocessor_path = (fs::path(folder) / "preprocessor_config.json").string();
-  const auto config = config::parse_clip_config(util::read_file(config_path), config_path);
+  const ClipConfig config = parse_clip_config(util::read_file(config_path), config_path);
   const auto preprocessor =
       config::parse_preprocessor_config(util::read_file(preprocessor_path), preprocessor_path);
   LoadedModel loaded;
   loaded.preprocess = to_params(preprocessor, config.vision, preprocessor_path);
-  loaded.tokenizer = std::make_unique<ClipTokenizer>(tokenizer::Tokenizer::from_folder(folder),
-                                                     config.text.max_position_embeddings);
+  loaded.tokenizer = std::make_unique<ClipTokenizer>(folder, config.text.max_position_embeddings);
   auto weights = safetensors::File::open((fs::path(folder) / "model.safetensors").string());
-  model::ClipModel clip(config, weights.tensors(), weights.path(), vision_precision,
-                        weights.mapping());
+  ClipModel clip(config, weights.tensors(), weights.path(), vision_precision, weights.mapping());
   loaded.logit_scale = clip.logit_scale();
   loaded.towers = std::make_unique<ClipTowers>(std::move(clip));
-  loaded.scoring = Scoring::kSoftmax;
   return loaded;
 }
 
 }  // namespace
 
-const Family kFamily{"clip", &load};
+const Family kFamily{
+    .model_type = "clip",
+    .scoring = Scoring::kSoftmax,
+    .files = {.fetch = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+                        "special_tokens_map.json"},
+              .needs = {{.what = "the byte-level BPE tokenizer",
+                         .forms = {{"tokenizer.json"}, {"vocab.json", "merges.txt"}},
+                         .unread = {}}}},
+    .load = &load,
+};
 
 }  // namespace zeroshot::family::clip

@@ -1,5 +1,6 @@
-// CLIP (HF CLIPModel): the byte-level BPE tokenizer, shortest-edge resize + centre crop, the
-// towers of model/clip_model.h, softmax scores.
+// CLIP (HF CLIPModel): the byte-level BPE tokenizer (clip_tokenizer.h: tokenizer.json, or
+// vocab.json + merges.txt), shortest-edge resize + centre crop, the towers of clip_model.h, softmax
+// scores.
 #pragma once
 
 #include "family/family.h"

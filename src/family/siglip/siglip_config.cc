@@ -10,17 +10,12 @@ using namespace config::json_reader;  // the field readers every family's parser
 SiglipConfig parse_siglip_config(std::string_view text, const std::string& source) {
   const nlohmann::json root = parse_object(text, source);
   SiglipConfig c;
-  Reader text_r(sub_config(root, "text_config", "text_config_dict", source), source,
-                "text_config.");
-  c.text.encoder = parse_encoder(text_r, c.text.encoder);
-  c.text.vocab_size = text_r.integer("vocab_size", c.text.vocab_size, 1, kMaxVocab);
-  c.text.max_position_embeddings =
-      text_r.integer("max_position_embeddings", c.text.max_position_embeddings, 1, kMaxPositions);
+  const Reader text_r = tower_reader(root, "text", source);
+  c.text = parse_text(text_r, c.text, /*min_positions=*/1);
   c.text_projection_size =
       text_r.integer("projection_size", c.text.encoder.hidden_size, 1, kMaxWidth);
 
-  Reader vision_r(sub_config(root, "vision_config", "vision_config_dict", source), source,
-                  "vision_config.");
+  const Reader vision_r = tower_reader(root, "vision", source);
   c.vision = parse_vision(vision_r, c.vision);
   if (!vision_r.boolean("vision_use_head", true)) {
     vision_r.fail("vision_use_head",

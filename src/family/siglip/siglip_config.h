@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/clip_config.h"
+#include "config/encoder_config.h"
 
 namespace zeroshot::family::siglip {
 

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "config/clip_config.h"
 #include "config/json_reader.h"
+#include "config/preprocessor_config.h"
 #include "family/siglip/siglip_model.h"
 #include "family/siglip/siglip_tokenizer.h"
 #include "safetensors/safetensors.h"
@@ -73,12 +73,19 @@ LoadedModel load(const std::string& folder, kernels::GemmPrecision vision_precis
   loaded.logit_scale = model.logit_scale();
   loaded.logit_bias = model.logit_bias();
   loaded.towers = std::make_unique<SiglipTowers>(std::move(model));
-  loaded.scoring = Scoring::kSigmoid;
   return loaded;
 }
 
 }  // namespace
 
-const Family kFamily{"siglip", &load};
+const Family kFamily{
+    .model_type = "siglip",
+    .scoring = Scoring::kSigmoid,
+    .files = {.fetch = {"tokenizer_config.json", "special_tokens_map.json", "spiece.model"},
+              .needs = {{.what = "the SentencePiece tokenizer",
+                         .forms = {{"spiece.model"}},
+                         .unread = {}}}},
+    .load = &load,
+};
 
 }  // namespace zeroshot::family::siglip

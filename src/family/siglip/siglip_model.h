@@ -27,7 +27,7 @@ class SiglipModel {
  public:
   // Checks every tensor (presence, dtype, shape) first; throws Error(kModelInvalid) naming
   // `source` and the tensor. kInt8 quantises the vision encoder layers' linears (the head stays
-  // float32). float32 tensors are used in place from `mapping` (see model::ClipModel).
+  // float32). float32 tensors are used in place from `mapping` (see clip::ClipModel).
   SiglipModel(const SiglipConfig& config, const tensor::NamedViews& weights,
               const std::string& source,
               kernels::GemmPrecision vision_precision = kernels::GemmPrecision::kF32,

@@ -6,12 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "config/clip_config.h"
+#include "config/preprocessor_config.h"
+#include "family/clip/clip_config.h"
 #include "util/mapped_file.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::config {
 namespace {
+
+using family::clip::parse_clip_config;
 
 const std::string kTinyConfig =
     util::read_file(std::string(ZEROSHOT_FIXTURES) + "/models/tiny-clip/config.json");

@@ -2,6 +2,7 @@
 // hub_test). Usage: hub_fetch REPO [REVISION]; prints the snapshot folder; exit 1 on error.
 #include <iostream>
 
+#include "api/model_files.h"
 #include "hub/hub.h"
 #include "zeroshot/error.h"
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
     zeroshot::hub::ResolveOptions options;
     options.repo = argv[1];
     if (argc > 2) options.revision = argv[2];
+    options.layout = zeroshot::api::model_layout();
     std::cout << zeroshot::hub::download_snapshot(options) << "\n";
     return 0;
   } catch (const zeroshot::Error& e) {

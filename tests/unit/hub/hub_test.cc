@@ -20,6 +20,7 @@
 #include <random>
 #include <thread>
 
+#include "api/model_files.h"
 #include "hub/cache.h"
 #include "hub/hub.h"
 #include "hub/sha256.h"
@@ -49,6 +50,7 @@ class HubTest : public ::testing::Test {
     ResolveOptions options;
     options.repo = repo;
     options.revision = revision;
+    options.layout = api::model_layout();
     return hub::resolve_model_folder(options);
   }
 
@@ -92,7 +94,9 @@ class HubTest : public ::testing::Test {
     for (const auto& ref : fs::recursive_directory_iterator(storage_ + "/refs", ec)) {
       if (!ref.is_regular_file()) continue;
       const std::string commit = read_binary(ref.path().string());
-      EXPECT_TRUE(hub::is_complete_model_folder(storage_ + "/snapshots/" + commit)) << ref.path();
+      EXPECT_TRUE(
+          hub::is_complete_model_folder(storage_ + "/snapshots/" + commit, api::model_layout()))
+          << ref.path();
     }
   }
 
@@ -167,7 +171,7 @@ TEST_F(HubTest, OfflineModeUsesTheCache) {
   const int requests = hub_.request_count();
   setenv("HF_HUB_OFFLINE", "1", 1);
   EXPECT_EQ(resolve(), folder);
-  EXPECT_EQ(hub::download_snapshot({kRepo, "main", {}}), folder);
+  EXPECT_EQ(hub::download_snapshot({kRepo, "main", {}, api::model_layout()}), folder);
   EXPECT_EQ(hub_.request_count(), requests);
 }
 
@@ -198,7 +202,7 @@ TEST_F(HubTest, RevisionPinsACommit) {
   // A pinned commit that is cached needs no request, online or not.
   const int requests = hub_.request_count();
   EXPECT_EQ(resolve(kRepo, kCommitOld), old_folder);
-  EXPECT_EQ(hub::download_snapshot({kRepo, kCommitOld, {}}), old_folder);
+  EXPECT_EQ(hub::download_snapshot({kRepo, kCommitOld, {}, api::model_layout()}), old_folder);
   EXPECT_EQ(hub_.request_count(), requests);
   expect_consistent_cache();
 }
@@ -206,12 +210,14 @@ TEST_F(HubTest, RevisionPinsACommit) {
 TEST_F(HubTest, ProgressIsReportedPerFile) {
   std::map<std::string, std::pair<uint64_t, uint64_t>> last;  // file -> (done, total)
   bool monotonic = true;
-  ResolveOptions options{kRepo, "main", [&](const hub::DownloadProgress& p) {
+  ResolveOptions options{kRepo, "main",
+                         [&](const hub::DownloadProgress& p) {
                            auto& [done, total] = last[p.file];
                            if (p.done < done) monotonic = false;
                            done = p.done;
                            total = p.total;
-                         }};
+                         },
+                         api::model_layout()};
   hub::resolve_model_folder(options);
   const uint64_t size = hub_.files(kCommitMain).at("model.safetensors").content.size();
   EXPECT_EQ(last["model.safetensors"].first, size);
@@ -229,7 +235,7 @@ TEST_F(HubTest, LocalFolderIsReturnedAsIs) {
 TEST_F(HubTest, RenamedRepoFollowsTheHubsRelativeRedirect) {
   const std::string folder = resolve("old/clip");
   EXPECT_EQ(folder, cache_ + "/models--old--clip/snapshots/" + kCommitMain);
-  EXPECT_TRUE(hub::is_complete_model_folder(folder));
+  EXPECT_TRUE(hub::is_complete_model_folder(folder, api::model_layout()));
 }
 
 // --- The cache is huggingface_hub's -----------------------------------------------------------
@@ -348,7 +354,7 @@ TEST_F(HubTest, GatedRepoNeedsAToken) {
   expect_error([&] { resolve("gated/clip"); }, ErrorCode::kHubUnauthorized,
                {"gated/clip", "403", "HF_TOKEN"});
   setenv("HF_TOKEN", "hf_secret", 1);
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve("gated/clip")));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve("gated/clip"), api::model_layout()));
   EXPECT_EQ(hub_.last_authorization("/gated/clip/"), "Bearer hf_secret");
   EXPECT_EQ(hub_.last_authorization("/cdn/"), "") << "the token must not follow the CDN redirect";
 }
@@ -357,7 +363,7 @@ TEST_F(HubTest, TokenFileUnderHfHome) {
   hub_.set_gated_token("hf_from_file");
   fs::create_directories(root_ + "/home");
   std::ofstream(root_ + "/home/token") << "hf_from_file\n";
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve("gated/clip")));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve("gated/clip"), api::model_layout()));
 }
 
 TEST_F(HubTest, PickleOnlyRepoIsRefusedWithTheReason) {
@@ -387,7 +393,7 @@ TEST_F(HubTest, MalformedIdsAreRejected) {
   expect_error([&] { resolve("a/b/c"); }, ErrorCode::kModelNotFound, {"a/b/c", "org/name"});
   expect_error(
       [&] {
-        hub::download_snapshot({kRepo, "../x", {}});
+        hub::download_snapshot({kRepo, "../x", {}, api::model_layout()});
       },
       ErrorCode::kInvalidArgument, {"../x"});
   EXPECT_EQ(hub_.request_count(), 0);
@@ -398,7 +404,7 @@ TEST_F(HubTest, MalformedIdsAreRejected) {
 
 TEST_F(HubTest, DroppedConnectionIsResumedWithRange) {
   hub_.set_fault(Fault::kDrop, /*times=*/2, /*fault_bytes=*/1 << 20);
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   EXPECT_GE(hub_.ranged_request_count(), 2);
   bool resumed_at_1mib = false;
   for (const auto& entry : hub_.log()) {
@@ -418,7 +424,7 @@ TEST_F(HubTest, ConnectionDroppedEveryTimeLeavesACleanCacheAndARerunRecovers) {
       fs::symlink_status(storage_ + "/snapshots/" + kCommitMain + "/model.safetensors")));
   expect_consistent_cache();
   hub_.set_fault(Fault::kNone);
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   EXPECT_FALSE(fs::exists(storage_ + "/blobs/" + model_etag() + ".incomplete"));
   expect_consistent_cache();
 }
@@ -428,13 +434,13 @@ TEST_F(HubTest, ServerErrorFailsCleanlyAndARerunRecovers) {
   expect_error([&] { resolve(); }, ErrorCode::kNetwork, {"HTTP 500"});
   EXPECT_FALSE(has_blob(model_etag()));
   expect_consistent_cache();
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   expect_consistent_cache();
 }
 
 TEST_F(HubTest, SlowServerStillCompletes) {
   hub_.set_fault(Fault::kSlow);
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   expect_consistent_cache();
 }
 
@@ -442,7 +448,7 @@ TEST_F(HubTest, StalledTransferTimesOutAndResumes) {
   // HF_HUB_DOWNLOAD_TIMEOUT=1: a server silent for 3 s is abandoned and the transfer resumed.
   hub_.set_fault(Fault::kStall, /*times=*/1, /*fault_bytes=*/1 << 20, /*stall_ms=*/3000);
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   EXPECT_GE(hub_.ranged_request_count(), 1);
   expect_consistent_cache();
@@ -454,7 +460,7 @@ TEST_F(HubTest, WrongLengthIsNeverCached) {
   EXPECT_FALSE(has_blob(model_etag()));
   EXPECT_FALSE(fs::exists(storage_ + "/blobs/" + model_etag() + ".incomplete"));
   expect_consistent_cache();
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   expect_consistent_cache();
 }
 
@@ -464,7 +470,7 @@ TEST_F(HubTest, ChecksumMismatchIsNeverCached) {
   EXPECT_FALSE(has_blob(model_etag()));
   EXPECT_FALSE(fs::exists(storage_ + "/blobs/" + model_etag() + ".incomplete"));
   expect_consistent_cache();
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   expect_consistent_cache();
 }
 
@@ -487,7 +493,7 @@ TEST_F(HubTest, KilledMidDownloadThenRerunResumes) {
   expect_consistent_cache();
 
   hub_.set_fault(Fault::kNone);
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   bool resumed = false;
   for (const auto& entry : hub_.log()) resumed |= entry.find("bytes=1048576-") != std::string::npos;
   EXPECT_TRUE(resumed) << "the rerun must resume the killed download";
@@ -509,7 +515,7 @@ TEST_F(HubTest, TwoProcessesAtOnceBothSucceedWithOneCopy) {
   EXPECT_EQ(blobs, static_cast<int>(hub_.files(kCommitMain).size()));
   expect_consistent_cache();
   const int requests = hub_.request_count();
-  EXPECT_TRUE(hub::is_complete_model_folder(resolve()));
+  EXPECT_TRUE(hub::is_complete_model_folder(resolve(), api::model_layout()));
   EXPECT_EQ(hub_.request_count(), requests);
 }
 

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "family/clip/clip_tokenizer.h"
 #include "util/mapped_file.h"
 #include "zeroshot/error.h"
 
@@ -64,12 +65,12 @@ std::vector<int> truncated(std::vector<int> ids, std::size_t max_length) {
 std::string escaped(const std::string& s) { return nlohmann::json(s).dump(); }
 
 const Tokenizer& json_tokenizer() {
-  static const Tokenizer tok = Tokenizer::from_folder(kTiny);
+  static const Tokenizer tok = family::clip::load_tokenizer(kTiny);
   return tok;
 }
 
 const Tokenizer& vocab_merges_tokenizer() {
-  static const Tokenizer tok = Tokenizer::from_vocab_merges(
+  static const Tokenizer tok = family::clip::tokenizer_from_vocab_merges(
       util::read_file(kTiny + "/vocab.json"), util::read_file(kTiny + "/merges.txt"), kTiny);
   return tok;
 }
@@ -77,7 +78,7 @@ const Tokenizer& vocab_merges_tokenizer() {
 void expect_matches(const Tokenizer& tok, const std::vector<Case>& cases) {
   ASSERT_FALSE(cases.empty());
   for (const Case& c : cases) {
-    EXPECT_EQ(tok.encode(c.text), truncated(c.ids, 77)) << escaped(c.text);
+    EXPECT_EQ(tok.encode(c.text, 77), truncated(c.ids, 77)) << escaped(c.text);
     if (!c.ids_truncated) {
       EXPECT_EQ(tok.encode(c.text, 4096), c.ids) << escaped(c.text);
     }
@@ -114,7 +115,7 @@ TEST(Tokenizer, ReferencesIncludeLongTexts) {
 TEST(Tokenizer, TruncationKeepsEndToken) {
   std::string text;
   for (int i = 0; i < 200; ++i) text += "the ";
-  const auto ids = json_tokenizer().encode(text);
+  const auto ids = json_tokenizer().encode(text, 77);
   ASSERT_EQ(ids.size(), 77u);
   EXPECT_EQ(ids.front(), kBos);
   EXPECT_EQ(ids.back(), kEos);
@@ -152,7 +153,7 @@ TEST(Tokenizer, InvalidUtf8Throws) {
   };
   for (const auto& [text, where] : bad) {
     try {
-      json_tokenizer().encode(text);
+      json_tokenizer().encode(text, 77);
       ADD_FAILURE() << "no error for " << escaped(text);
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
@@ -162,7 +163,7 @@ TEST(Tokenizer, InvalidUtf8Throws) {
     }
   }
   // Embedded NUL is valid UTF-8.
-  EXPECT_NO_THROW(json_tokenizer().encode(std::string("a\0b", 3)));
+  EXPECT_NO_THROW(json_tokenizer().encode(std::string("a\0b", 3), 77));
 }
 
 class TempDir {
@@ -202,13 +203,13 @@ void expect_error(F f, ErrorCode code, std::initializer_list<std::string> fragme
 
 TEST(Tokenizer, MissingFilesThrowModelNotFound) {
   TempDir empty;
-  expect_error([&] { Tokenizer::from_folder(empty.str()); }, ErrorCode::kModelNotFound,
+  expect_error([&] { family::clip::load_tokenizer(empty.str()); }, ErrorCode::kModelNotFound,
                {empty.str()});
   const std::string absent = empty.str() + "/no-such-folder";
-  expect_error([&] { Tokenizer::from_folder(absent); }, ErrorCode::kModelNotFound, {absent});
+  expect_error([&] { family::clip::load_tokenizer(absent); }, ErrorCode::kModelNotFound, {absent});
   TempDir only_vocab;
   only_vocab.write("vocab.json", util::read_file(kTiny + "/vocab.json"));
-  expect_error([&] { Tokenizer::from_folder(only_vocab.str()); }, ErrorCode::kModelNotFound,
+  expect_error([&] { family::clip::load_tokenizer(only_vocab.str()); }, ErrorCode::kModelNotFound,
                {only_vocab.str()});
 }
 
@@ -216,20 +217,20 @@ TEST(Tokenizer, FolderWithoutTokenizerJsonUsesVocabMerges) {
   TempDir dir;
   dir.write("vocab.json", util::read_file(kTiny + "/vocab.json"));
   dir.write("merges.txt", util::read_file(kTiny + "/merges.txt"));
-  const Tokenizer tok = Tokenizer::from_folder(dir.str());
+  const Tokenizer tok = family::clip::load_tokenizer(dir.str());
   for (const Case& c : label_set_cases()) {
-    EXPECT_EQ(tok.encode(c.text), truncated(c.ids, 77)) << escaped(c.text);
+    EXPECT_EQ(tok.encode(c.text, 77), truncated(c.ids, 77)) << escaped(c.text);
   }
 }
 
 TEST(Tokenizer, MalformedFilesThrowModelInvalid) {
-  expect_error([] { Tokenizer::from_tokenizer_json("{not json", "x/tokenizer.json"); },
+  expect_error([] { family::clip::tokenizer_from_json("{not json", "x/tokenizer.json"); },
                ErrorCode::kModelInvalid, {"x/tokenizer.json"});
-  expect_error([] { Tokenizer::from_tokenizer_json("[]", "x/tokenizer.json"); },
+  expect_error([] { family::clip::tokenizer_from_json("[]", "x/tokenizer.json"); },
                ErrorCode::kModelInvalid, {"x/tokenizer.json"});
   expect_error(
       [] {
-        Tokenizer::from_tokenizer_json(
+        family::clip::tokenizer_from_json(
             R"({"model": {"type": "BPE", "vocab": {"a": 0, "?": 1}, "unk_token": "?",
                              "merges": ["a b"]}})",
             "x/tokenizer.json");
@@ -237,22 +238,25 @@ TEST(Tokenizer, MalformedFilesThrowModelInvalid) {
       ErrorCode::kModelInvalid, {"x/tokenizer.json", "merges[0]", "'b'"});
   expect_error(
       [] {
-        Tokenizer::from_tokenizer_json(R"({"model": {"type": "WordPiece", "vocab": {}}})",
-                                       "x/tokenizer.json");
+        family::clip::tokenizer_from_json(R"({"model": {"type": "WordPiece", "vocab": {}}})",
+                                          "x/tokenizer.json");
       },
       ErrorCode::kModelInvalid, {"x/tokenizer.json", "BPE"});
   const std::string vocab = util::read_file(kTiny + "/vocab.json");
   expect_error(
-      [&] { Tokenizer::from_vocab_merges(vocab, "#version: 0.2\ni n\nthree parts here\n", "f"); },
+      [&] {
+        family::clip::tokenizer_from_vocab_merges(vocab, "#version: 0.2\ni n\nthree parts here\n",
+                                                  "f");
+      },
       ErrorCode::kModelInvalid, {"f/merges.txt", "line 3"});
-  expect_error([&] { Tokenizer::from_vocab_merges("{\"a\": -1}", "", "f"); },
+  expect_error([&] { family::clip::tokenizer_from_vocab_merges("{\"a\": -1}", "", "f"); },
                ErrorCode::kModelInvalid, {"f/vocab.json"});
-  expect_error([&] { Tokenizer::from_vocab_merges("{", "", "f"); }, ErrorCode::kModelInvalid,
-               {"f/vocab.json"});
+  expect_error([&] { family::clip::tokenizer_from_vocab_merges("{", "", "f"); },
+               ErrorCode::kModelInvalid, {"f/vocab.json"});
 
   TempDir dir;
   dir.write("tokenizer.json", "{\"model\": 3}");
-  expect_error([&] { Tokenizer::from_folder(dir.str()); }, ErrorCode::kModelInvalid,
+  expect_error([&] { family::clip::load_tokenizer(dir.str()); }, ErrorCode::kModelInvalid,
                {dir.str() + "/tokenizer.json"});
 }
 
@@ -264,7 +268,7 @@ TEST(Tokenizer, MergesAsArraysGiveSameIds) {
     const std::size_t sp = line.find(' ');
     m = nlohmann::json::array({line.substr(0, sp), line.substr(sp + 1)});
   }
-  const Tokenizer tok = Tokenizer::from_tokenizer_json(j.dump(), "arrays/tokenizer.json");
+  const Tokenizer tok = family::clip::tokenizer_from_json(j.dump(), "arrays/tokenizer.json");
   for (const Case& c : hf_cases()) {
     EXPECT_EQ(tok.encode(c.text, 4096), c.ids) << escaped(c.text);
   }
@@ -291,14 +295,14 @@ TEST(Tokenizer, MalformedVocabAndMergeEntriesThrowModelInvalid) {
            std::string("6\"trailing"),
        }) {
     SCOPED_TRACE(text);
-    expect_error([&] { Tokenizer::from_tokenizer_json(text, file); }, ErrorCode::kModelInvalid,
+    expect_error([&] { family::clip::tokenizer_from_json(text, file); }, ErrorCode::kModelInvalid,
                  {file});
   }
   for (const char* vocab : {"6", "[1]", "\"a\"", "{\"a\": {}}"}) {
-    expect_error([&] { Tokenizer::from_vocab_merges(vocab, "", "dir"); }, ErrorCode::kModelInvalid,
-                 {"dir/vocab.json"});
+    expect_error([&] { family::clip::tokenizer_from_vocab_merges(vocab, "", "dir"); },
+                 ErrorCode::kModelInvalid, {"dir/vocab.json"});
   }
-  expect_error([] { Tokenizer::from_vocab_merges(R"({"a": 0})", "", "dir"); },
+  expect_error([] { family::clip::tokenizer_from_vocab_merges(R"({"a": 0})", "", "dir"); },
                ErrorCode::kModelInvalid, {"dir/vocab.json", "<|startoftext|>"});
 }
 

@@ -1,7 +1,7 @@
 // The CLIP text and vision towers (HF transformers' CLIPModel) on CPU in float32.
 //
 //   auto file = safetensors::File::open(path);
-//   model::ClipModel clip(config, file.tensors(), "model.safetensors",
+//   family::clip::ClipModel clip(config, file.tensors(), "model.safetensors",
 //                         kernels::GemmPrecision::kF32,
 //                         file.mapping());  // float32 weights stay in the mapping, used in place
 //   std::vector<float> image_embedding(clip.config().projection_dim);
@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "config/clip_config.h"
+#include "family/clip/clip_config.h"
 #include "kernels/gemm.h"
 #include "tensor/view.h"
 
-namespace zeroshot::model {
+namespace zeroshot::family::clip {
 
 struct ClipWeights;
 
@@ -39,8 +39,7 @@ class ClipModel {
   // file), the pages of converted ones leave the resident set once read (tensor::release_pages).
   // The file must not be truncated while the model lives (as with any mapped file). Without a
   // mapping every tensor is copied and `weights` may be released afterwards.
-  ClipModel(const config::ClipConfig& config, const tensor::NamedViews& weights,
-            const std::string& source,
+  ClipModel(const ClipConfig& config, const tensor::NamedViews& weights, const std::string& source,
             kernels::GemmPrecision vision_precision = kernels::GemmPrecision::kF32,
             std::shared_ptr<const void> mapping = nullptr);
   ~ClipModel();
@@ -69,11 +68,11 @@ class ClipModel {
   int pooled_position(std::span<const int> ids) const;
 
   float logit_scale() const;  // the raw weight (a log): logits use exp() of it
-  const config::ClipConfig& config() const { return config_; }
+  const ClipConfig& config() const { return config_; }
 
  private:
-  config::ClipConfig config_;
+  ClipConfig config_;
   std::unique_ptr<const ClipWeights> weights_;
 };
 
-}  // namespace zeroshot::model
+}  // namespace zeroshot::family::clip

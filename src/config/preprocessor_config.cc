@@ -1,4 +1,4 @@
-#include "config/clip_config.h"
+#include "config/preprocessor_config.h"
 
 #include <nlohmann/json.hpp>
 
@@ -7,36 +7,13 @@
 
 namespace zeroshot::config {
 
-using namespace json_reader;  // the field readers shared with the other families' parsers
+using namespace json_reader;  // the field readers shared with the families' parsers
 using nlohmann::json;
-
-ClipConfig parse_clip_config(std::string_view text, const std::string& source) {
-  const json root = parse_object(text, source);
-  Reader top(root, source, "");
-  const std::string model_type = top.string("model_type", "clip");
-  if (model_type != "clip") {
-    top.fail("model_type", "is \"" + model_type + "\"; only CLIP models (\"clip\") are supported");
-  }
-  ClipConfig c;
-  c.projection_dim = top.integer("projection_dim", c.projection_dim, 1, kMaxWidth);
-
-  Reader text_r(sub_config(root, "text_config", "text_config_dict", source), source,
-                "text_config.");
-  c.text.encoder = parse_encoder(text_r, c.text.encoder);
-  c.text.vocab_size = text_r.integer("vocab_size", c.text.vocab_size, 1, kMaxVocab);
-  c.text.max_position_embeddings =
-      text_r.integer("max_position_embeddings", c.text.max_position_embeddings, 2, kMaxPositions);
-  c.text.eos_token_id = text_r.integer("eos_token_id", c.text.eos_token_id, 0, kMaxVocab);
-
-  Reader vision_r(sub_config(root, "vision_config", "vision_config_dict", source), source,
-                  "vision_config.");
-  c.vision = parse_vision(vision_r, c.vision);
-  return c;
-}
 
 namespace {
 
-// "size": 224 | {"shortest_edge": 224} | {"height": h, "width": w} (SigLIP); "crop_size": 224 |
+// "size": 224 | {"shortest_edge": 224} | {"height": h, "width": w} (an exact size); "crop_size":
+// 224 |
 // {"height": h, "width": w}.
 void parse_size(const Reader& r, const json& root, PreprocessorConfig& p) {
   auto it = root.find("size");
@@ -53,8 +30,7 @@ void parse_size(const Reader& r, const json& root, PreprocessorConfig& p) {
     return;
   }
   if (!size_r.find("shortest_edge")) {
-    r.fail("size", "must give \"shortest_edge\" (CLIP) or \"height\" and \"width\" (SigLIP); got " +
-                       it->dump());
+    r.fail("size", "must give \"shortest_edge\" or \"height\" and \"width\"; got " + it->dump());
   }
   p.shortest_edge = size_r.integer("shortest_edge", p.shortest_edge, 1, kMaxImageSize);
 }

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "model/clip_model.h"
+#include "family/clip/clip_model.h"
 
-namespace zeroshot::model {
+namespace zeroshot::family::clip {
 namespace {
 
 using Matrix = std::vector<double>;  // row-major
@@ -151,7 +151,7 @@ void encoder(const Weights& w, const std::string& prefix, const config::EncoderC
   }
 }
 
-std::vector<double> reference_text(const Weights& w, const config::ClipConfig& c,
+std::vector<double> reference_text(const Weights& w, const ClipConfig& c,
                                    const std::vector<int>& ids, int pool) {
   const int h = c.text.encoder.hidden_size, t = static_cast<int>(ids.size());
   Matrix x(static_cast<std::size_t>(t) * h);
@@ -169,8 +169,7 @@ std::vector<double> reference_text(const Weights& w, const config::ClipConfig& c
   return linear(pooled, 1, w["text_projection.weight"], c.projection_dim, h, nullptr);
 }
 
-std::vector<double> reference_image(const Weights& w, const config::ClipConfig& c,
-                                    const float* pixels) {
+std::vector<double> reference_image(const Weights& w, const ClipConfig& c, const float* pixels) {
   const auto& v = c.vision;
   const int h = v.encoder.hidden_size, p = v.patch_size, s = v.image_size, grid = s / p;
   const int t = grid * grid + 1;
@@ -214,7 +213,7 @@ void expect_close(const float* got, const std::vector<double>& want, const std::
 }
 
 TEST(ConfigGenerality, MatchesNaiveForwardPass) {
-  config::ClipConfig c;
+  ClipConfig c;
   c.projection_dim = 12;
   c.text.encoder = {24, 40, 2, 3, 1e-5f, config::Activation::kGelu};
   c.text.vocab_size = 100;
@@ -274,4 +273,4 @@ TEST(ConfigGenerality, MatchesNaiveForwardPass) {
 }
 
 }  // namespace
-}  // namespace zeroshot::model
+}  // namespace zeroshot::family::clip

@@ -1,4 +1,4 @@
-#include "model/clip_model.h"
+#include "family/clip/clip_model.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -8,16 +8,109 @@
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "model/encoder.h"
+#include "model/weight_loader.h"
 #include "model/weights.h"
 #include "tensor/buffer.h"
 #include "zeroshot/error.h"
 
-namespace zeroshot::model {
+namespace zeroshot::family::clip {
+
+using model::EncoderLayerWeights;
+using model::LayerNormWeights;
+
+// HF's CLIPModel state dict (transformers' modeling_clip.py), in the forms the passes use.
+struct TextWeights {
+  tensor::Floats token_embedding;     // [vocab, hidden]
+  tensor::Floats position_embedding;  // [max_positions, hidden]
+  std::vector<EncoderLayerWeights> layers;
+  LayerNormWeights final_layer_norm;
+  kernels::LinearWeights projection;  // [projection_dim, hidden], no bias
+};
+
+struct VisionWeights {
+  kernels::LinearWeights patch_embedding;  // [hidden, channels*patch*patch], no bias (the conv)
+  tensor::Floats class_embedding;          // [hidden]
+  tensor::Floats position_embedding;       // [patches + 1, hidden]
+  LayerNormWeights pre_layernorm;
+  std::vector<EncoderLayerWeights> layers;
+  LayerNormWeights post_layernorm;
+  kernels::LinearWeights projection;  // [projection_dim, hidden], no bias
+};
+
+struct ClipWeights {
+  TextWeights text;
+  VisionWeights vision;
+  float logit_scale = 0.0f;  // log of the logit multiplier, as stored
+};
+
 namespace {
 
-void check_config(const config::ClipConfig& c, const std::string& source) {
-  check_encoder(c.text.encoder, source, "text");
-  check_encoder(c.vision.encoder, source, "vision");
+// Checks every tensor the config implies (presence, dtype F32/F16/BF16, shape) before converting
+// any; see ClipModel's constructor.
+ClipWeights load_weights(const ClipConfig& config, const tensor::NamedViews& views,
+                         const std::string& source, kernels::GemmPrecision vision_precision,
+                         std::shared_ptr<const void> mapping) {
+  const config::TextConfig& tc = config.text;
+  const config::VisionConfig& vc = config.vision;
+  const std::int64_t th = tc.encoder.hidden_size;
+  const std::int64_t vh = vc.encoder.hidden_size;
+  const std::int64_t proj = config.projection_dim;
+  const std::int64_t grid = vc.image_size / vc.patch_size;
+  const std::int64_t positions = grid * grid + 1;
+
+  // Everything is checked before anything is converted, so a bad file fails fast.
+  model::Loader loader(views, source, std::move(mapping));
+  loader.expect("text_model.embeddings.token_embedding.weight", {tc.vocab_size, th});
+  loader.expect("text_model.embeddings.position_embedding.weight",
+                {tc.max_position_embeddings, th});
+  model::expect_layers(loader, "text_model", tc.encoder);
+  loader.expect("text_model.final_layer_norm.weight", {th});
+  loader.expect("text_model.final_layer_norm.bias", {th});
+  loader.expect("text_projection.weight", {proj, th});
+  loader.expect("vision_model.embeddings.class_embedding", {vh});
+  loader.expect("vision_model.embeddings.patch_embedding.weight",
+                {vh, vc.num_channels, vc.patch_size, vc.patch_size});
+  loader.expect("vision_model.embeddings.position_embedding.weight", {positions, vh});
+  // "pre_layrnorm" is HF's spelling.
+  loader.expect("vision_model.pre_layrnorm.weight", {vh});
+  loader.expect("vision_model.pre_layrnorm.bias", {vh});
+  model::expect_layers(loader, "vision_model", vc.encoder);
+  loader.expect("vision_model.post_layernorm.weight", {vh});
+  loader.expect("vision_model.post_layernorm.bias", {vh});
+  loader.expect("visual_projection.weight", {proj, vh});
+  loader.expect("logit_scale", {}, {{1}});
+
+  ClipWeights w;
+  // int8 covers the vision tower only: text embeddings are computed once per label and cached,
+  // so quantising the text tower would cost accuracy for almost no time.
+  w.text.token_embedding = loader.floats("text_model.embeddings.token_embedding.weight");
+  w.text.position_embedding = loader.floats("text_model.embeddings.position_embedding.weight");
+  w.text.layers =
+      model::load_layers(loader, "text_model", tc.encoder, kernels::GemmPrecision::kF32);
+  w.text.final_layer_norm = loader.layer_norm("text_model.final_layer_norm");
+  w.text.projection =
+      loader.linear("text_projection", config.projection_dim, tc.encoder.hidden_size, false);
+
+  const int patch_in = vc.num_channels * vc.patch_size * vc.patch_size;
+  // The conv weight [hidden, channels, patch, patch] is a [hidden, channels*patch*patch] matrix
+  // over im2col rows ordered (channel, ky, kx).
+  w.vision.patch_embedding = loader.linear("vision_model.embeddings.patch_embedding",
+                                           vc.encoder.hidden_size, patch_in, false);
+  w.vision.class_embedding = loader.floats("vision_model.embeddings.class_embedding");
+  w.vision.position_embedding = loader.floats("vision_model.embeddings.position_embedding.weight");
+  w.vision.pre_layernorm = loader.layer_norm("vision_model.pre_layrnorm");
+  w.vision.layers = model::load_layers(loader, "vision_model", vc.encoder, vision_precision);
+  w.vision.post_layernorm = loader.layer_norm("vision_model.post_layernorm");
+  w.vision.projection =
+      loader.linear("visual_projection", config.projection_dim, vc.encoder.hidden_size, false);
+
+  w.logit_scale = loader.floats("logit_scale")[0];
+  return w;
+}
+
+void check_config(const ClipConfig& c, const std::string& source) {
+  model::check_encoder(c.text.encoder, source, "text");
+  model::check_encoder(c.vision.encoder, source, "vision");
   if (c.projection_dim <= 0 || c.text.vocab_size <= 0 || c.text.max_position_embeddings <= 0 ||
       c.vision.num_channels <= 0 || c.vision.patch_size <= 0 ||
       c.vision.image_size < c.vision.patch_size) {
@@ -60,7 +153,7 @@ int shared_prefix_length(std::span<const std::vector<int>> prompts, std::span<co
 
 }  // namespace
 
-ClipModel::ClipModel(const config::ClipConfig& config, const tensor::NamedViews& weights,
+ClipModel::ClipModel(const ClipConfig& config, const tensor::NamedViews& weights,
                      const std::string& source, kernels::GemmPrecision vision_precision,
                      std::shared_ptr<const void> mapping)
     : config_(config) {
@@ -120,9 +213,9 @@ void ClipModel::encode_images(const float* pixels, int batch, float* out) const 
                       w.pre_layernorm.beta.data(), vc.encoder.layer_norm_eps, x.data());
   // HF CLIPVisionTransformer: pooled = post_layernorm(last_hidden_state[:, 0, :]).
   tensor::Buffer pooled(static_cast<std::size_t>(batch) * h);  // [b, hidden]
-  run_encoder(w.layers, vc.encoder,
-              {.offsets = offsets, .causal = false, .output = kernels::QueryRows::kFirst}, x.data(),
-              pooled.data());
+  model::run_encoder(w.layers, vc.encoder,
+                     {.offsets = offsets, .causal = false, .output = kernels::QueryRows::kFirst},
+                     x.data(), pooled.data());
   kernels::layer_norm(pooled.data(), batch, hidden, w.post_layernorm.gamma.data(),
                       w.post_layernorm.beta.data(), vc.encoder.layer_norm_eps, pooled.data());
   kernels::linear(pooled.data(), batch, w.projection, out);  // [b, projection_dim]
@@ -186,9 +279,9 @@ void ClipModel::encode_texts(std::span<const std::vector<int>> prompts, float* o
     embed_tokens(w, h, prompts[0], 0, prefix, x.data());
     const int prefix_offsets[2] = {0, prefix};
     tensor::Buffer unused(h);  // [1, hidden]: the prefix's own output row is never read
-    run_encoder(w.layers, tc.encoder,
-                {.offsets = prefix_offsets, .causal = true, .save_qkv = prefix_qkv.data()},
-                x.data(), unused.data());
+    model::run_encoder(w.layers, tc.encoder,
+                       {.offsets = prefix_offsets, .causal = true, .save_qkv = prefix_qkv.data()},
+                       x.data(), unused.data());
   }
 
   // The tokens after the prefix, packed row after row.
@@ -202,17 +295,17 @@ void ClipModel::encode_texts(std::span<const std::vector<int>> prompts, float* o
   // HF: pooled = final_layer_norm(last_hidden_state)[eos position]; the norm is per token, so
   // it runs on the pooled rows only.
   tensor::Buffer pooled(prompts.size() * h);  // [prompts, hidden]
-  run_encoder(w.layers, tc.encoder,
-              {.offsets = offsets,
-               .causal = true,
-               .output = kernels::QueryRows::kLast,
-               .prefix_qkv = prefix > 0 ? prefix_qkv.data() : nullptr,
-               .prefix_rows = prefix},
-              x.data(), pooled.data());
+  model::run_encoder(w.layers, tc.encoder,
+                     {.offsets = offsets,
+                      .causal = true,
+                      .output = kernels::QueryRows::kLast,
+                      .prefix_qkv = prefix > 0 ? prefix_qkv.data() : nullptr,
+                      .prefix_rows = prefix},
+                     x.data(), pooled.data());
   kernels::layer_norm(pooled.data(), static_cast<int>(prompts.size()), hidden,
                       w.final_layer_norm.gamma.data(), w.final_layer_norm.beta.data(),
                       tc.encoder.layer_norm_eps, pooled.data());
   kernels::linear(pooled.data(), static_cast<int>(prompts.size()), w.projection, out);
 }
 
-}  // namespace zeroshot::model
+}  // namespace zeroshot::family::clip

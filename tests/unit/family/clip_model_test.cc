@@ -1,6 +1,6 @@
 // The CLIP towers on the tiny-clip fixture against the reference embeddings computed by OpenAI's
 // model code (tests/fixtures/reference/tiny-clip.json).
-#include "model/clip_model.h"
+#include "family/clip/clip_model.h"
 
 #include <gtest/gtest.h>
 #include <vips/vips.h>
@@ -15,13 +15,14 @@
 #include <thread>
 #include <vector>
 
-#include "config/clip_config.h"
+#include "config/preprocessor_config.h"
+#include "family/clip/clip_config.h"
 #include "safetensors/safetensors.h"
 #include "tensor/convert.h"
 #include "util/mapped_file.h"
 #include "zeroshot/error.h"
 
-namespace zeroshot::model {
+namespace zeroshot::family::clip {
 namespace {
 
 const std::string kFixtures = ZEROSHOT_FIXTURES;
@@ -84,8 +85,8 @@ class TinyClip : public ::testing::Test {
   static void SetUpTestSuite() {
     static const bool vips_ready = VIPS_INIT("model_test") == 0;
     ASSERT_TRUE(vips_ready);
-    config_ = new config::ClipConfig(
-        config::parse_clip_config(util::read_file(kModelDir + "config.json"), "config.json"));
+    config_ = new ClipConfig(
+        parse_clip_config(util::read_file(kModelDir + "config.json"), "config.json"));
     preprocessor_ = new config::PreprocessorConfig(config::parse_preprocessor_config(
         util::read_file(kModelDir + "preprocessor_config.json"), "preprocessor_config.json"));
     file_ = new safetensors::File(safetensors::File::open(kModelDir + "model.safetensors"));
@@ -118,7 +119,7 @@ class TinyClip : public ::testing::Test {
     return out;
   }
 
-  static inline config::ClipConfig* config_ = nullptr;
+  static inline ClipConfig* config_ = nullptr;
   static inline config::PreprocessorConfig* preprocessor_ = nullptr;
   static inline safetensors::File* file_ = nullptr;
   static inline ClipModel* model_ = nullptr;
@@ -188,9 +189,9 @@ TEST_F(TinyClip, PaddingAfterTheEndTokenChangesNothing) {
 }
 
 TEST_F(TinyClip, PoolingFollowsEosTokenId) {
-  config::ClipConfig legacy = *config_;
+  ClipConfig legacy = *config_;
   legacy.text.eos_token_id = 2;
-  config::ClipConfig modern = *config_;
+  ClipConfig modern = *config_;
   modern.text.eos_token_id = 49407;
   const ClipModel a(legacy, file_->tensors(), "model.safetensors");
   const ClipModel b(modern, file_->tensors(), "model.safetensors");
@@ -214,7 +215,7 @@ TEST_F(TinyClip, PoolingFollowsEosTokenId) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
   }
   // Another end id: pooled at its first occurrence, not at the argmax.
-  config::ClipConfig other = *config_;
+  ClipConfig other = *config_;
   other.text.eos_token_id = 320;
   const ClipModel c(other, file_->tensors(), "model.safetensors");
   EXPECT_EQ(c.pooled_position(two_ends), 1);
@@ -277,7 +278,7 @@ TEST_F(TinyClip, LogitScaleIsTheRawWeight) {
   EXPECT_EQ(m.logit_scale(), model_->logit_scale());
 }
 
-std::string invalid_message(const config::ClipConfig& config, const tensor::NamedViews& views) {
+std::string invalid_message(const ClipConfig& config, const tensor::NamedViews& views) {
   try {
     ClipModel m(config, views, "model.safetensors");
   } catch (const Error& e) {
@@ -304,7 +305,7 @@ TEST_F(TinyClip, MissingTensorIsNamed) {
 }
 
 TEST_F(TinyClip, ShapeMismatchNamesBothShapes) {
-  config::ClipConfig patch16 = *config_;
+  ClipConfig patch16 = *config_;
   patch16.vision.patch_size = 16;
   EXPECT_EQ(invalid_message(patch16, file_->tensors()),
             "model.safetensors: tensor 'vision_model.embeddings.patch_embedding.weight' has "
@@ -316,7 +317,7 @@ TEST_F(TinyClip, ShapeMismatchNamesBothShapes) {
             "model.safetensors: tensor 'text_projection.weight' has shape [16,24], config "
             "implies [24,16]");
 
-  config::ClipConfig wide = *config_;
+  ClipConfig wide = *config_;
   wide.text.encoder.intermediate_size = 128;
   const std::string m = invalid_message(wide, file_->tensors());
   EXPECT_NE(m.find("text_model.encoder.layers.0.mlp.fc1.weight"), std::string::npos) << m;
@@ -405,4 +406,4 @@ TEST_F(TinyClip, ConcurrentCallsGiveTheSameResults) {
 }
 
 }  // namespace
-}  // namespace zeroshot::model
+}  // namespace zeroshot::family::clip
