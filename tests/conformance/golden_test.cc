@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "conformance/reference.h"
 #include "zeroshot/zeroshot.h"
@@ -53,6 +54,7 @@ TEST_P(GoldenImage, ClassifyMatchesReferenceForEveryLabelSet) {
   const std::string file = GetParam();
   if (testing::pixels_differ_by_design(file)) GTEST_SKIP() << "pixels differ by design";
   const auto image = Image::from_file(image_path(file));
+  ASSERT_GE(reference()["label_sets"].size(), 2u);
   for (const auto& set : reference()["label_sets"]) {
     SCOPED_TRACE(file + " / " + set["name"].get<std::string>());
     const std::vector<std::string> labels = set["labels"];
@@ -106,7 +108,9 @@ INSTANTIATE_TEST_SUITE_P(AllFixtureImages, GoldenImage, ::testing::ValuesIn(test
                          });
 
 TEST(Golden, TextEmbeddingsAndTokensForEveryLabelSet) {
+  ASSERT_GE(reference()["label_sets"].size(), 2u);
   for (const auto& set : reference()["label_sets"]) {
+    ASSERT_FALSE(set["tokens"].empty()) << set["name"];
     for (const auto& token : set["tokens"]) {
       const std::string text = token["text"];
       SCOPED_TRACE(text);
@@ -118,16 +122,19 @@ TEST(Golden, TextEmbeddingsAndTokensForEveryLabelSet) {
 }
 
 TEST(Golden, SimilarityOfImagePairs) {
+  std::size_t compared = 0;
   for (const auto& pair : reference()["image_pairs"]) {
     const std::string a = pair["a"], b = pair["b"];
     if (b.find('@') != std::string::npos) continue;  // an unrotated reading: we always apply EXIF
     SCOPED_TRACE(a + " ~ " + b);
+    ++compared;
     const float s =
         tiny_model().similarity(Image::from_file(image_path(a)), Image::from_file(image_path(b)));
     EXPECT_NEAR(s, std::min(1.0, pair["cosine"].get<double>()), kScoreTol);
     EXPECT_LE(s, 1.0f);
     EXPECT_GE(s, -1.0f);
   }
+  EXPECT_GE(compared, 5u) << "the reference's image pairs were not compared";
 }
 
 TEST(Golden, FreeFunctionsShareOneCachedModel) {
@@ -146,8 +153,12 @@ TEST(Golden, FreeFunctionsShareOneCachedModel) {
 TEST(Golden, LabelsComeBackAsGivenNotAsPrompts) {
   const auto image = Image::from_file(image_path("scene_640x480.png"));
   const std::vector<std::string> labels = {"dog", "cat"};
-  for (const auto& s : tiny_model().classify(image, labels, {.prompt_template = "a {label}!"}))
-    EXPECT_TRUE(s.label == "dog" || s.label == "cat");
+  const auto scores = tiny_model().classify(image, labels, {.prompt_template = "a {label}!"});
+  // One score per label, each label exactly as given (never "a dog!"), none twice.
+  ASSERT_EQ(scores.size(), labels.size());
+  std::multiset<std::string> got;
+  for (const auto& s : scores) got.insert(s.label);
+  EXPECT_EQ(got, (std::multiset<std::string>{"cat", "dog"}));
 }
 
 }  // namespace
