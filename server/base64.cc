@@ -31,6 +31,9 @@ std::optional<std::string> decode_base64(std::string_view text, std::string& why
   std::size_t padding = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
+    // Line breaks and spaces are skipped anywhere, as MIME's base64 (RFC 2045) and `base64`
+    // without -w0 (lines of 76) write them.
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
     if (c == '=') {
       ++padding;
       continue;
@@ -64,11 +67,12 @@ std::optional<std::string> decode_image_text(std::string_view text, std::string&
     }
     text.remove_prefix(comma + 1);
   }
-  if (text.empty()) {
+  auto bytes = decode_base64(text, why);
+  if (bytes && bytes->empty()) {  // "", or only padding and spaces
     why = "empty image";
     return std::nullopt;
   }
-  return decode_base64(text, why);
+  return bytes;
 }
 
 }  // namespace zeroshot::server

@@ -1,5 +1,5 @@
-// Base64 of JSON image inputs: plain (RFC 4648, standard or URL-safe alphabet, padding optional)
-// or a data URL ("data:image/png;base64,...").
+// Base64 of JSON image inputs: plain (RFC 4648, standard or URL-safe alphabet, padding optional,
+// spaces and line breaks ignored) or a data URL ("data:image/png;base64,...").
 #pragma once
 
 #include <optional>

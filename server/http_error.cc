@@ -10,6 +10,10 @@ nlohmann::json error_object(const Error& error) {
   return error_object(error_code_name(error.code()), error.what());
 }
 
+HttpError http_error(const Error& error, const std::string& context) {
+  return HttpError(status_of(error), error_code_name(error.code()), context + error.what());
+}
+
 int status_of(const Error& error) {
   switch (error.code()) {
     case ErrorCode::kInvalidArgument:

@@ -37,4 +37,9 @@ nlohmann::json error_object(const Error& error);
 // anything else the server's (500).
 int status_of(const Error& error);
 
+// A library error that fails a whole request (a label or template the library refuses, a failure
+// of its own) as the HttpError to answer: status_of's status, the library's code name, and the
+// message after `context` (e.g. "input 2: ").
+HttpError http_error(const Error& error, const std::string& context = "");
+
 }  // namespace zeroshot::server

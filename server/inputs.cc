@@ -1,6 +1,7 @@
 #include "inputs.h"
 
 #include <charconv>
+#include <climits>
 
 #include "base64.h"
 #include "http_error.h"
@@ -82,8 +83,17 @@ void read_json_options(const json& body, ClassifyInput& input) {
       bad_request("\"template\" must be a string or null");
   }
   if (body.contains("top_k")) {
-    if (!body["top_k"].is_number_integer()) bad_request("\"top_k\" must be a whole number");
-    input.options.top_k = body["top_k"];
+    // A whole number that fits an int: a larger one would wrap (2^32 to 0, "every label").
+    const json& k = body["top_k"];
+    bool fits = false;
+    if (k.is_number_unsigned()) {
+      fits = k.get<std::uint64_t>() <= INT_MAX;
+    } else if (k.is_number_integer()) {
+      const auto v = k.get<std::int64_t>();
+      fits = v >= INT_MIN && v <= INT_MAX;
+    }
+    if (!fits) bad_request("\"top_k\" must be a whole number, got " + k.dump());
+    input.options.top_k = k.get<int>();
   }
   if (body.contains("raw")) {
     if (!body["raw"].is_boolean()) bad_request("\"raw\" must be true or false");

@@ -9,21 +9,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <exception>
 #include <thread>
 
 #include "auth.h"
+#include "log.h"
 #include "options.h"
 #include "service.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::server {
-namespace {
-
-void log_event(const nlohmann::json& line) { std::fprintf(stderr, "%s\n", line.dump().c_str()); }
-
-}  // namespace
 
 int serve(const ServeOptions& options) {
   if (options.repos.empty()) throw Error(ErrorCode::kInvalidArgument, "no model to serve");
@@ -70,11 +65,11 @@ int serve(const ServeOptions& options) {
   // clients connecting at once overflowed it, and some of them lost their first request to a
   // dropped handshake (seen by bench/serve_bench.sh). listen() again only raises the backlog.
   if (listening != INVALID_SOCKET) ::listen(listening, SOMAXCONN);
-  log_event({{"event", "listening"},
-             {"host", options.host},
-             {"port", port},
-             {"auth", !key.empty()},
-             {"models", options.repos}});
+  log_line({{"event", "listening"},
+            {"host", options.host},
+            {"port", port},
+            {"auth", !key.empty()},
+            {"models", options.repos}});
 
   // stop() before listen has started would be lost: wait for it (it starts right below).
   const auto stop_http = [&http] {
@@ -88,7 +83,7 @@ int serve(const ServeOptions& options) {
       service.load();
     } catch (...) {
       load_error = std::current_exception();
-      log_event({{"event", "load_failed"}});
+      log_line({{"event", "load_failed"}});
       stop_http();
     }
   });
@@ -97,7 +92,7 @@ int serve(const ServeOptions& options) {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     if (stopped) return;  // woken below after a stop without a signal
-    log_event({{"event", "draining"}, {"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    log_line({{"event", "draining"}, {"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     service.drain();
     stop_http();
   });
@@ -109,7 +104,7 @@ int serve(const ServeOptions& options) {
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
   loader.join();
-  log_event({{"event", "stopped"}});
+  log_line({{"event", "stopped"}});
   if (load_error) std::rethrow_exception(load_error);
   return 0;
 }

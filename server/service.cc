@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -14,6 +12,7 @@
 #include "client_socket.h"
 #include "http_error.h"
 #include "inputs.h"
+#include "log.h"
 #include "web_page.h"
 
 namespace zeroshot::server {
@@ -82,15 +81,6 @@ json score_json(const LabelScore& s, bool raw) {
     out["cosine"] = s.cosine;
   }
   return out;
-}
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // One request's images, decoded in the pool and embedded by the model's batcher: an embedding
@@ -164,9 +154,7 @@ void Service::load() {
   }
   served_ = std::move(served);
   ready_ = true;
-  std::fprintf(
-      stderr, "%s\n",
-      json({{"time", utc_now()}, {"event", "ready"}, {"models", options_.repos}}).dump().c_str());
+  log_line({{"event", "ready"}, {"models", options_.repos}});
 }
 
 void Service::drain() {
@@ -199,7 +187,7 @@ void Service::classify(const httplib::Request& request, const httplib::ContentRe
     s.model.classify_embedding(std::vector<float>(s.model.embedding_dim(), 0.0f), input.labels,
                                input.options);
   } catch (const Error& e) {
-    throw HttpError(400, error_code_name(e.code()), e.what());
+    throw http_error(e);  // 400 for what the caller sent, 500 for a failure of the server's
   }
   const Slots slots = embed_slots(input.images, decode_pool_, *s.batcher,
                                   client_gone_probe(request), deadline, options_.timeout_ms);
@@ -261,8 +249,7 @@ void Service::embeddings(const httplib::Request& request, const httplib::Content
       try {
         tokens += s.model.tokenize(*item.text).size();
       } catch (const Error& e) {
-        throw HttpError(400, error_code_name(e.code()),
-                        "input " + std::to_string(texts.size() - 1) + ": " + e.what());
+        throw http_error(e, "input " + std::to_string(texts.size() - 1) + ": ");
       }
     } else {
       images.push_back(item.image);
@@ -349,13 +336,11 @@ void Service::install(httplib::Server& http) {
     if (const auto reason = kReasons.find(response.status);
         reason != kReasons.end() && request.path.rfind("/v1/", 0) == 0)
       metrics_.rejected(reason->second);
-    json line = {{"time", utc_now()},
-                 {"method", request.method},
-                 {"route", route},
-                 {"status", response.status},
-                 {"ms", std::round(seconds * 1e4) / 10},
-                 {"batches", t_context.batches}};
-    std::fprintf(stderr, "%s\n", line.dump().c_str());
+    log_line({{"method", request.method},
+              {"route", route},
+              {"status", response.status},
+              {"ms", std::round(seconds * 1e4) / 10},
+              {"batches", t_context.batches}});
     t_context = RequestContext{};
   });
 

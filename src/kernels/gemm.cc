@@ -262,9 +262,13 @@ LinearWeights::LinearWeights(std::span<const std::span<const float>> row_blocks,
     if (precision == GemmPrecision::kInt8) {
       quantised = quantise_weights(stacked_rows(row_blocks, storage), out_features, in_features,
                                    impl->weight_scales);
-      // The post-op form only where it reaches a blocked-weight kernel (brgemm).
+      // The post-op form only where it reaches a blocked-weight kernel (brgemm): ask oneDNN which
+      // weight layout it picks for a primitive in that form (make_pd reads scale_post_op), and
+      // fall back to run-time output scales where that layout is plain (gemm kernels, which
+      // binary post-ops would send to the reference implementation).
       impl->scale_post_op = true;
-      impl->scale_post_op = !is_plain(*impl, preferred_weights(*impl));
+      const bool post_op_form_is_blocked = !is_plain(*impl, preferred_weights(*impl));
+      impl->scale_post_op = post_op_form_is_blocked;
     }
     impl->weights_md = preferred_weights(*impl);
     impl->per_rows = !is_plain(*impl, impl->weights_md);

@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import puppeteer from "puppeteer-core";
 
 const [cli, fixtures, screenshot] = process.argv.slice(2);
-const model = `${fixtures}/models/tiny-clip`;
+// The server runs in the fixtures folder with a relative --repo, so the page (and the screenshot
+// in docs/) names the model as "models/tiny-clip", not by a path of this machine.
+const model = "models/tiny-clip";
 const imageA = `${fixtures}/images/scene_640x480_q92.jpg`;
 const imageB = `${fixtures}/images/scene_640x480.png`;
 const labels = ["a dog", "a cat", "a red car", "a tree"];
@@ -19,7 +21,7 @@ function check(ok, what) {
 }
 
 // The server on a free port, read back from its "listening" log line.
-const server = spawn(cli, ["serve", "--repo", model, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+const server = spawn(cli, ["serve", "--repo", model, "--port", "0"], { cwd: fixtures, stdio: ["ignore", "ignore", "pipe"] });
 const port = await new Promise((resolve, reject) => {
   let text = "";
   server.stderr.on("data", (chunk) => {
@@ -42,11 +44,18 @@ async function api(path, body) {
   return r.json();
 }
 
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+// A browser that cannot start fails the test (and stops the server, which would outlive it).
+const browser = await puppeteer
+  .launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  })
+  .catch((e) => {
+    server.kill("SIGTERM");
+    console.error(`FAIL chromium did not start: ${e.message}`);
+    process.exit(1);
+  });
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1000, height: 640 });

@@ -266,9 +266,11 @@ TEST(Ensemble, CliJsonMatchesReference) {
 // reference label set used one template (the tolerance of tests/fixtures/README.md: logits 1e-2
 // at scale 100), and against the plain reference's cosine at kTol.
 TEST(Raw, LogitsAndCosinesMatchReference) {
+  std::size_t sets = 0;
   for (const auto& set : testing::reference()["label_sets"]) {
     if (set["template"].is_null()) continue;
     SCOPED_TRACE(set["name"].get<std::string>());
+    ++sets;
     const std::vector<std::string> labels = set["labels"];
     const std::string tmpl = set["template"];
     for (const auto& file : kImages) {
@@ -277,6 +279,7 @@ TEST(Raw, LogitsAndCosinesMatchReference) {
       const auto got = tiny().classify(image, labels, {.prompt_template = tmpl});
       const auto& expected = testing::per_image(set, file);
       const auto want = reference_scores(tiny().embed_image(image), labels, {tmpl});
+      ASSERT_EQ(got.size(), labels.size());
       for (const auto& s : got) {
         SCOPED_TRACE(s.label);
         const auto i = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), s.label) -
@@ -288,6 +291,7 @@ TEST(Raw, LogitsAndCosinesMatchReference) {
       }
     }
   }
+  EXPECT_GE(sets, 2u) << "no templated label set of the reference was compared";
 }
 
 TEST(TopK, KeepsTheBestKWithScoresOverAllLabels) {
@@ -362,6 +366,7 @@ TEST(Raw, TextOutputHasScoreLogitCosineColumns) {
   args.insert(args.end(), kLabels.begin(), kLabels.end());
   auto r = testing::run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(want.size(), kLabels.size());
   std::istringstream lines(r.out);
   for (const auto& s : want) {
     double score = 0, logit = 0, cosine = 0;
@@ -376,6 +381,8 @@ TEST(Raw, TextOutputHasScoreLogitCosineColumns) {
     EXPECT_NEAR(logit, s.logit, 1e-4);
     EXPECT_NEAR(cosine, s.cosine, 1e-4);
   }
+  std::string extra;
+  EXPECT_FALSE(std::getline(lines, extra)) << "a line more than the labels: " << extra;
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ TEST(Cli, ClassifyJsonMatchesReferenceForEveryImage) {
 
 TEST(Cli, EveryLabelSetThroughTheCli) {
   const std::string file = "scene_640x480_q92.jpg";
+  ASSERT_GE(reference()["label_sets"].size(), 2u);
   for (const auto& set : reference()["label_sets"]) {
     SCOPED_TRACE(set["name"].get<std::string>());
     std::vector<std::string> args = {"classify", "--json", "--repo", kRepo};
@@ -57,6 +58,7 @@ TEST(Cli, EveryLabelSetThroughTheCli) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto got = json::parse(r.out);
     const auto& expected = testing::per_image(set, file);
+    ASSERT_EQ(got.size(), set["labels"].size()) << r.out;
     for (std::size_t i = 0; i < got.size(); ++i)
       EXPECT_NEAR(got[i]["score"].get<double>(), expected["classify"][i]["score"].get<double>(),
                   1e-4);
@@ -89,15 +91,18 @@ TEST(Cli, TextOutputIsOneLinePerLabelBestFirst) {
 }
 
 TEST(Cli, SimilarityJson) {
+  std::size_t compared = 0;
   for (const auto& pair : reference()["image_pairs"]) {
     const std::string a = pair["a"], b = pair["b"];
     if (b.find('@') != std::string::npos) continue;
+    ++compared;
     auto r = run({"similarity", "--json", "--repo", kRepo, image_path(a), image_path(b)});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NEAR(json::parse(r.out)["similarity"].get<double>(),
                 std::min(1.0, pair["cosine"].get<double>()), 1e-4)
         << a << " ~ " << b;
   }
+  EXPECT_GE(compared, 5u) << "the reference's image pairs were not compared";
 }
 
 TEST(Cli, EmbedJsonKeepsOrderAndMatchesReference) {

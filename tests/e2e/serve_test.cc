@@ -5,11 +5,15 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <regex>
+#include <set>
+#include <thread>
 
 #include "e2e/serve_process.h"
 #include "support/fake_hub.h"
@@ -290,6 +294,58 @@ TEST_F(ServeTest, ModelsHealthAndMetrics) {
       logged = true;
   }
   EXPECT_TRUE(logged) << server_->log();
+}
+
+// Requests and life-cycle events share one log format: every line has its UTC time.
+TEST_F(ServeTest, EveryLogLineHasItsTime) {
+  ASSERT_EQ(server_->client().Get("/health/live")->status, 200);
+  // The request's line is written after its response: wait for it.
+  const auto has_request = [](const std::vector<json>& lines) {
+    return std::any_of(lines.begin(), lines.end(),
+                       [](const json& l) { return l.value("route", "") == "/health/live"; });
+  };
+  auto lines = server_->log_lines();
+  for (int i = 0; i < 500 && !has_request(lines); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    lines = server_->log_lines();
+  }
+  const std::regex iso_utc(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
+  std::set<std::string> kinds;
+  for (const auto& line : lines) {
+    ASSERT_TRUE(line.contains("time") && line["time"].is_string()) << line.dump();
+    EXPECT_TRUE(std::regex_match(line["time"].get<std::string>(), iso_utc)) << line.dump();
+    kinds.insert(line.contains("event") ? line["event"].get<std::string>() : "request");
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"listening", "ready", "request"})) << server_->log();
+}
+
+// Labels and templates the library refuses fail the request before any image work: 400 with the
+// library's code for what the client sent (a server failure would be 500: tests/unit/server);
+// the server's own checks give 400 bad_request (none) and 422 limit_exceeded (too many).
+TEST_F(ServeTest, LabelErrorsHaveTheirStatus) {
+  auto c = server_->client();
+  const std::string png = read_binary(kImages + "small_100x80.png");
+  const auto multipart = [&](const std::vector<std::string>& labels, const std::string& tmpl) {
+    httplib::MultipartFormDataItems items = {{"image", png, "a.png", "image/png"}};
+    for (const auto& l : labels) items.push_back({"label", l, "", ""});
+    if (!tmpl.empty()) items.push_back({"template", tmpl, "", ""});
+    return c.Post("/v1/classify", items);
+  };
+  // Invalid UTF-8 (JSON cannot carry it: there it is bad JSON), as a form field and in the query.
+  auto r = multipart({"a dog", "caf\xc3"}, "");
+  expect_error(r, 400, "invalid_argument");
+  EXPECT_NE(r->body.find("UTF-8"), std::string::npos) << r->body;
+  expect_error(c.Post("/v1/classify?label=a%20dog&label=%FF", png, "image/png"), 400,
+               "invalid_argument");
+  expect_error(multipart({"a dog"}, "no placeholder"), 400, "invalid_argument");
+  expect_error(multipart({"a dog"}, "\xff {label}"), 400, "invalid_argument");
+  expect_error(multipart({}, ""), 400, "bad_request");
+  expect_error(c.Post("/v1/classify?label=a&top_k=-1", png, "image/png"), 400, "invalid_argument");
+  std::vector<std::string> seventeen;
+  for (int i = 0; i < 17; ++i) seventeen.push_back("l" + std::to_string(i));
+  expect_error(multipart(seventeen, ""), 422, "limit_exceeded");
+  // The same labels, valid: 200.
+  EXPECT_EQ(multipart({"a dog", "caf\xc3\xa9"}, "")->status, 200);
 }
 
 TEST_F(ServeTest, EveryLimitHasItsStatus) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,7 +103,7 @@ class TinyClip : public ::testing::Test {
     delete reference_;
   }
 
-  // Every prompt of every label set: {hf_ids, entry}.
+  // Every prompt of every label set: {hf_ids, entry}. Never empty (a test over none would pass).
   static std::vector<std::pair<std::vector<int>, const nlohmann::json*>> prompts() {
     std::vector<std::pair<std::vector<int>, const nlohmann::json*>> out;
     for (const auto& set : (*reference_)["label_sets"]) {
@@ -110,6 +111,7 @@ class TinyClip : public ::testing::Test {
         out.emplace_back(token["hf_ids"].get<std::vector<int>>(), &token);
       }
     }
+    if (out.size() < 10) throw std::runtime_error("the reference has fewer than 10 prompts");
     return out;
   }
 
@@ -139,6 +141,7 @@ TEST_F(TinyClip, TextEmbeddingsMatchReference) {
 
 TEST_F(TinyClip, TextBatchMatchesSinglePrompts) {
   const auto all = prompts();
+  ASSERT_GT(all.size(), 10u);
   std::vector<std::vector<int>> ids;
   for (const auto& p : all) ids.push_back(p.first);
   const auto dim = static_cast<std::size_t>(config_->projection_dim);
@@ -182,6 +185,7 @@ TEST_F(TinyClip, PromptsSharingATemplatePrefixMatchReference) {
 
 TEST_F(TinyClip, PaddingAfterTheEndTokenChangesNothing) {
   const auto all = prompts();
+  ASSERT_FALSE(all.empty());
   std::vector<int> ids = all[0].first;
   const std::vector<float> plain = text(ids, *model_);
   ids.resize(77, 0);  // OpenAI's zero padding to the context length
@@ -243,6 +247,7 @@ TEST_F(TinyClip, ImageEmbeddingsMatchReference) {
     const std::vector<float> one =
         pixel_values(kFixtures + "/" + image["crop_png"].get<std::string>(), *preprocessor_);
     // The test's own preprocessing agrees with the reference's samples.
+    ASSERT_FALSE(image["pixel_values"]["samples"].empty()) << image["id"];
     for (const auto& s : image["pixel_values"]["samples"]) {
       const std::size_t at = (s["c"].get<std::size_t>() * 224 + s["y"].get<std::size_t>()) * 224 +
                              s["x"].get<std::size_t>();

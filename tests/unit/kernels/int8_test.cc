@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -83,6 +85,30 @@ TEST(Int8Gemm, ZeroInputGivesTheBias) {
   std::vector<float> y(2 * 8);
   linear(x.data(), 2, weights, y.data());
   for (int i = 0; i < 16; ++i) EXPECT_FLOAT_EQ(y[i], b[i % 8]);
+}
+
+// Which form int8 takes: on AVX-512 with VNNI, oneDNN's brgemm (blocked weights) with the
+// activation scale as a post-op; capped at AVX2 (the int8_test.avx2 run), its gemm kernels (plain
+// weights) with run-time output scales. The constructor asks oneDNN for the layout of the post-op
+// form and keeps that form only where the layout is blocked: probing the other form instead would
+// leave AVX-512 on the slow plain path, with results that still pass the tests above.
+TEST(Int8Gemm, TakesBrgemmWhereTheCpuHasIt) {
+  const auto w = random_vector(96 * 768, 2, 0.02f);
+  const auto b = random_vector(96, 3, 0.1f);
+  const LinearWeights weights(w, 96, 768, b, {}, GemmPrecision::kInt8);
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  const bool avx512_vnni = isa == dnnl::cpu_isa::avx512_core_vnni ||
+                           isa == dnnl::cpu_isa::avx512_core_bf16 ||
+                           isa == dnnl::cpu_isa::avx512_core_amx;
+  const bool at_most_avx2 = isa == dnnl::cpu_isa::sse41 || isa == dnnl::cpu_isa::avx ||
+                            isa == dnnl::cpu_isa::avx2 || isa == dnnl::cpu_isa::avx2_vnni;
+  ::testing::Test::RecordProperty("blocked", weights.per_row_count() ? "yes" : "no");
+  if (avx512_vnni) {
+    EXPECT_TRUE(weights.per_row_count()) << "int8 left brgemm on AVX-512 VNNI";
+  }
+  if (at_most_avx2) {
+    EXPECT_FALSE(weights.per_row_count()) << "no brgemm below AVX-512";
+  }
 }
 
 TEST(ThreadScope, SetsAndRestoresTheCallingThreadsCount) {
