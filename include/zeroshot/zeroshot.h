@@ -4,6 +4,7 @@
 #include "zeroshot/error.h"
 #include "zeroshot/hub.h"
 #include "zeroshot/image.h"
+#include "zeroshot/decode_ahead.h"
 #include "zeroshot/model.h"
 #include "zeroshot/templates.h"
 #include "zeroshot/version.h"
