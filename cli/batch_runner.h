@@ -40,9 +40,9 @@ class BatchJob {
 
 // What the output has already (--resume), for selecting the inputs still to do.
 struct Resumed {
-  std::string file;               // --output FILE
+  std::string file;                                  // --output FILE
   std::function<bool(const std::string& path)> has;  // the image has a row or an error row
-  bool torn = false;              // a torn last line was cut away
+  bool torn = false;                                 // a torn last line was cut away
 };
 
 // The positional arguments -> image paths (expand_inputs), this task's share (select_shard, with

@@ -156,8 +156,7 @@ std::vector<std::string> batch_labels(const ClassifyFlags& flags) {
 // rows: ResultWriter) {"image": PATH, "results": [...]} or {"image": PATH, "error": {...}}.
 class ClassifyJob : public BatchJob {
  public:
-  ClassifyJob(const Model& model, const LabelSet& labels, int top_k, bool raw,
-              ResultWriter& writer)
+  ClassifyJob(const Model& model, const LabelSet& labels, int top_k, bool raw, ResultWriter& writer)
       : model_(model), labels_(labels), top_k_(top_k), raw_(raw), writer_(writer) {}
   void compute(std::span<const Image> images) override {
     results_ = model_.classify_batch(images, labels_, top_k_);
@@ -195,8 +194,7 @@ void run_classify_batch(const ClassifyFlags& flags) {
   // Text embeddings once, first: a bad label fails before any image.
   const LabelSet prepared = model.prepare_labels(labels, options);
   ClassifyJob job(model, prepared, options.top_k, flags.raw, writer);
-  run_batch(paths, job,
-            {.batch = static_cast<std::size_t>(flags.batch), .quiet = flags.quiet});
+  run_batch(paths, job, {.batch = static_cast<std::size_t>(flags.batch), .quiet = flags.quiet});
 }
 
 }  // namespace

@@ -151,10 +151,10 @@ void run_embed_batch(const EmbedBatchFlags& flags, const Model& model) {
 
   std::optional<Resumed> resumed;
   if (resume) {
-    resumed = Resumed{.file = flags.output.output,
-                      .has = done,
-                      .torn = index->truncated_bytes() > 0 ||
-                              (errors && errors->truncated_bytes() > 0)};
+    resumed =
+        Resumed{.file = flags.output.output,
+                .has = done,
+                .torn = index->truncated_bytes() > 0 || (errors && errors->truncated_bytes() > 0)};
   }
   const auto todo = pending_inputs(flags.inputs, shard, resumed, flags.quiet);
 

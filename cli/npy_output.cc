@@ -74,9 +74,8 @@ void NpyRows::open_and_recover(bool resume, const std::string& flag) {
     if (d != dim_) {
       // This command's file, made with another model: the command line disagrees with it (a
       // usage error, as other labels are for classify).
-      throw CLI::ValidationError(flag, path_ + " has embeddings of dimension " +
-                                           std::to_string(d) + " but this model's have " +
-                                           std::to_string(dim_) +
+      throw CLI::ValidationError(flag, path_ + " has embeddings of dimension " + std::to_string(d) +
+                                           " but this model's have " + std::to_string(dim_) +
                                            " (another model?); resume it with the same --repo, "
                                            "or use a new " +
                                            flag);

@@ -84,8 +84,8 @@ std::string utc_now() {
   return buf;
 }
 
-// One request's images, decoded by the shared decoder and embedded by the model's batcher: an embedding
-// per slot, or the slot's error.
+// One request's images, decoded by the shared decoder and embedded by the model's batcher: an
+// embedding per slot, or the slot's error.
 struct Slots {
   std::vector<std::optional<std::vector<float>>> embeddings;
   std::vector<std::optional<json>> errors;
@@ -240,8 +240,9 @@ void Service::similarity(const httplib::Request& request, const httplib::Content
     }
   }
   // As Model::similarity: the cosine of the two L2-normalised embeddings (zeroshot::cosine).
-  send_json(response, 200,
-            {{"model", s.repo}, {"similarity", cosine(*slots.embeddings[0], *slots.embeddings[1])}});
+  send_json(
+      response, 200,
+      {{"model", s.repo}, {"similarity", cosine(*slots.embeddings[0], *slots.embeddings[1])}});
 }
 
 void Service::embeddings(const httplib::Request& request, const httplib::ContentReader& reader,
@@ -267,8 +268,8 @@ void Service::embeddings(const httplib::Request& request, const httplib::Content
     }
   }
   const auto text_embeddings = s.model.embed_texts(texts);
-  const Slots slots = embed_slots(images, decoder_, *s.batcher, options_.max_queue, client_gone_probe(request),
-                                  deadline, options_.timeout_ms);
+  const Slots slots = embed_slots(images, decoder_, *s.batcher, options_.max_queue,
+                                  client_gone_probe(request), deadline, options_.timeout_ms);
   json data = json::array();
   std::size_t next_text = 0;
   std::size_t next_image = 0;

@@ -1,6 +1,7 @@
 // The HTTP routes of `zeroshot serve` and what they share: the models with their batchers, the
-// decoder (zeroshot::DecodeAhead: a bounded pool of decode threads), the limits, the API key and the metrics. Routes answer the JSON contract of
-// docs/SERVING.md; every error is {"error": {"code", "message"}}.
+// decoder (zeroshot::DecodeAhead: a bounded pool of decode threads), the limits, the API key and
+// the metrics. Routes answer the JSON contract of docs/SERVING.md; every error is {"error":
+// {"code", "message"}}.
 #pragma once
 
 #include <httplib.h>

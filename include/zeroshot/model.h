@@ -141,8 +141,7 @@ class Model {
   // another model (another load) is an Error (kInvalidArgument).
   std::vector<LabelScore> classify(const Image& image, const LabelSet& labels, int top_k = 0) const;
   std::vector<std::vector<LabelScore>> classify_batch(std::span<const Image> images,
-                                                      const LabelSet& labels,
-                                                      int top_k = 0) const;
+                                                      const LabelSet& labels, int top_k = 0) const;
   std::vector<LabelScore> classify_embedding(std::span<const float> image_embedding,
                                              const LabelSet& labels, int top_k = 0) const;
 

@@ -42,7 +42,8 @@ std::vector<ImageSource> ImageSource::files(std::span<const std::string> paths) 
 DecodeAhead::DecodeAhead(DecodeAheadOptions options) : state_(std::make_shared<State>()) {
   state_->options = std::move(options);
   const std::size_t n = std::max<std::size_t>(state_->options.threads, 1);
-  for (std::size_t i = 0; i < n; ++i) state_->threads.emplace_back([s = state_.get()] { s->run(); });
+  for (std::size_t i = 0; i < n; ++i)
+    state_->threads.emplace_back([s = state_.get()] { s->run(); });
 }
 
 DecodeAhead::~DecodeAhead() {
@@ -71,10 +72,10 @@ std::future<Image> DecodeAhead::enqueue(ImageSource source) {
     try {
       Image image = source.kind == ImageSource::Kind::kFile
                         ? Image::from_file(source.value, s->options.decode)
-                        : Image::from_buffer(std::span(reinterpret_cast<const std::byte*>(
-                                                           source.value.data()),
-                                                       source.value.size()),
-                                             s->options.decode);
+                        : Image::from_buffer(
+                              std::span(reinterpret_cast<const std::byte*>(source.value.data()),
+                                        source.value.size()),
+                              s->options.decode);
       report();
       return image;
     } catch (const Error&) {
@@ -111,8 +112,7 @@ DecodeAhead::Stream DecodeAhead::stream(std::vector<ImageSource> sources, std::s
   return Stream(*this, std::move(sources), ahead);
 }
 
-DecodeAhead::Stream::Stream(DecodeAhead& owner, std::vector<ImageSource> sources,
-                            std::size_t ahead)
+DecodeAhead::Stream::Stream(DecodeAhead& owner, std::vector<ImageSource> sources, std::size_t ahead)
     : owner_(&owner), sources_(std::move(sources)), ahead_(std::max<std::size_t>(ahead, 1)) {
   top_up();
 }

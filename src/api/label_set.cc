@@ -20,8 +20,8 @@ std::span<const float> LabelSet::embeddings() const {
 std::span<const float> LabelSet::embedding(std::size_t label) const {
   const auto dim = static_cast<std::size_t>(embedding_dim());
   if (label >= size()) {
-    throw Error(ErrorCode::kInvalidArgument, "label " + std::to_string(label) +
-                                                 " of a label set of " + std::to_string(size()));
+    throw Error(ErrorCode::kInvalidArgument,
+                "label " + std::to_string(label) + " of a label set of " + std::to_string(size()));
   }
   return embeddings().subspan(label * dim, dim);
 }

@@ -62,9 +62,9 @@ std::vector<LabelScore> score_labels(std::span<const float> image_embedding,
 
 float cosine(std::span<const float> a, std::span<const float> b) {
   if (a.size() != b.size()) {
-    throw Error(ErrorCode::kInvalidArgument, "cosine of vectors of different sizes: " +
-                                                 std::to_string(a.size()) + " and " +
-                                                 std::to_string(b.size()));
+    throw Error(ErrorCode::kInvalidArgument,
+                "cosine of vectors of different sizes: " + std::to_string(a.size()) + " and " +
+                    std::to_string(b.size()));
   }
   return std::clamp(api::dot(a, b), -1.0f, 1.0f);
 }
