@@ -1,7 +1,7 @@
 // DecodeAhead (include/zeroshot/decode_ahead.h): streams hand images out in input order with
 // their errors in place, never more than `ahead` beyond the one taken; submit() takes all or
 // none under max_waiting; destruction with work queued drops it and returns. Concurrency code:
-// run under TSan by scripts/sanitize.sh.
+// run under TSan by scripts/sanitize.sh (its target and suite names say "concurrency").
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -54,7 +54,7 @@ class Gate {
   bool open_ = false;
 };
 
-TEST(DecodeAhead, StreamsInInputOrderWithErrorsInPlace) {
+TEST(DecodeAheadConcurrency, StreamsInInputOrderWithErrorsInPlace) {
   std::vector<ImageSource> sources;
   std::vector<std::string> expected;  // "" = an error
   for (int round = 0; round < 6; ++round) {
@@ -95,7 +95,7 @@ TEST(DecodeAhead, StreamsInInputOrderWithErrorsInPlace) {
   EXPECT_TRUE(stream.ready());
 }
 
-TEST(DecodeAhead, DecodeOptionsApply) {
+TEST(DecodeAheadConcurrency, DecodeOptionsApply) {
   DecodeAhead decoder({.decode = {.max_pixels = 1000}});
   auto stream = decoder.stream({ImageSource::file(kImages + "exact_224x224.png")}, 1);
   const auto next = stream.next();
@@ -103,7 +103,7 @@ TEST(DecodeAhead, DecodeOptionsApply) {
   EXPECT_EQ(next->error->code(), ErrorCode::kImageTooLarge);
 }
 
-TEST(DecodeAhead, AStreamDecodesAtMostAheadBeyondWhatWasTaken) {
+TEST(DecodeAheadConcurrency, AStreamDecodesAtMostAheadBeyondWhatWasTaken) {
   std::atomic<int> decoded = 0;
   DecodeAhead decoder({.threads = 4, .on_decoded = [&](double) { ++decoded; }});
   const std::string bytes = read_bytes(kImages + "exact_224x224.png");
@@ -122,7 +122,7 @@ TEST(DecodeAhead, AStreamDecodesAtMostAheadBeyondWhatWasTaken) {
   }
 }
 
-TEST(DecodeAhead, SubmitTakesAllOrNoneUnderMaxWaiting) {
+TEST(DecodeAheadConcurrency, SubmitTakesAllOrNoneUnderMaxWaiting) {
   Gate gate;
   DecodeAhead decoder({.threads = 1, .max_waiting = 4, .on_decoded = [&](double) { gate.wait(); }});
   const std::string bytes = read_bytes(kImages + "exact_224x224.png");
@@ -148,7 +148,7 @@ TEST(DecodeAhead, SubmitTakesAllOrNoneUnderMaxWaiting) {
   }
 }
 
-TEST(DecodeAhead, ConcurrentSubmittersEachGetTheirOwnImages) {
+TEST(DecodeAheadConcurrency, ConcurrentSubmittersEachGetTheirOwnImages) {
   DecodeAhead decoder({.threads = 2});
   std::vector<std::thread> threads;
   std::atomic<int> wrong = 0;
@@ -173,7 +173,7 @@ TEST(DecodeAhead, ConcurrentSubmittersEachGetTheirOwnImages) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-TEST(DecodeAhead, DestructionDropsWhatWaitsAndReturns) {
+TEST(DecodeAheadConcurrency, DestructionDropsWhatWaitsAndReturns) {
   Gate gate;
   std::atomic<int> decoded = 0;
   std::vector<std::future<Image>> futures;
@@ -202,7 +202,7 @@ TEST(DecodeAhead, DestructionDropsWhatWaitsAndReturns) {
   }
 }
 
-TEST(DecodeAhead, AStreamDroppedEarlyLeavesTheDecoderUsable) {
+TEST(DecodeAheadConcurrency, AStreamDroppedEarlyLeavesTheDecoderUsable) {
   DecodeAhead decoder({.threads = 2});
   {
     auto stream =
