@@ -108,9 +108,21 @@ void RecordFile::open_and_recover() {
                   path + ": record " + std::to_string(*unreadable) +
                       " is not a result of this command (was the file written by another "
                       "program?); use a new " +
-                      options_.flag);
+                      options_.flag + " file");
     }
     if (count == 1 && has_header) {
+      const std::string& kind = options_.header_kind;
+      if (record != options_.header && !kind.empty() &&
+          !(record.substr(0, kind.size()) == kind &&
+            (record.size() == kind.size() || record[kind.size()] == ','))) {
+        // Not this command's file at all: damaged, or another program's (not a usage error).
+        throw Error(ErrorCode::kInvalidArgument,
+                    path + " has the columns '" + std::string(record) +
+                        "', not those of this command's CSV ('" + kind +
+                        ",LABEL...'): it is not a result of this command (was the file written "
+                        "by another program?); use a new " +
+                        options_.flag + " file");
+      }
       if (record != options_.header) {
         throw CLI::ValidationError(
             options_.flag,
@@ -246,7 +258,8 @@ ResultWriter::ResultWriter(const BatchFlags& flags, std::vector<std::string> lab
   options.resume = flags_.output.resume;
   options.csv = csv;
   if (csv) {
-    options.header = "image,label,score,error";
+    options.header_kind = "image,label,score,error";
+    options.header = options.header_kind;
     for (const auto& label : labels_) options.header += "," + csv_field(label);
     options.key_of = [](std::string_view record) { return csv_first_field(record); };
   } else {
@@ -273,19 +286,12 @@ ResultWriter::ResultWriter(const BatchFlags& flags, std::vector<std::string> lab
   file_ = std::make_unique<RecordFile>(std::move(options));
 }
 
-std::vector<std::string> ResultWriter::pending(const std::vector<std::string>& args, bool quiet) {
-  const auto all = expand_inputs(args);
-  const auto mine = select_shard(all, shard_);
-  note_shard(shard_, mine.size(), all.size(), quiet);
-  std::vector<std::string> todo;
-  for (const auto& path : mine)
-    if (!file_->has(path)) todo.push_back(path);
-  if (!quiet && !flags_.output.output.empty() && flags_.output.resume) {
-    std::fprintf(stderr, "zeroshot: resuming %s: %zu of %zu images already there, %zu to do%s\n",
-                 flags_.output.output.c_str(), mine.size() - todo.size(), mine.size(), todo.size(),
-                 file_->truncated_bytes() > 0 ? " (a torn last line was cut away)" : "");
-  }
-  return todo;
+std::optional<Resumed> ResultWriter::resumed() const {
+  if (flags_.output.output.empty() || !flags_.output.resume) return std::nullopt;
+  const RecordFile* file = file_.get();
+  return Resumed{.file = flags_.output.output,
+                 .has = [file](const std::string& path) { return file->has(path); },
+                 .torn = file_->truncated_bytes() > 0};
 }
 
 void ResultWriter::write(const nlohmann::json& line) {
@@ -313,14 +319,6 @@ void ResultWriter::write(const nlohmann::json& line) {
     row += "," + (it == scores.end() ? std::string() : it->second);
   }
   file_->append(row);
-}
-
-void note_shard(const std::optional<Shard>& shard, std::size_t taken, std::size_t total,
-                bool quiet) {
-  if (!shard || quiet) return;
-  std::fprintf(stderr, "zeroshot: shard %llu/%llu (from %s): %zu of %zu inputs\n",
-               static_cast<unsigned long long>(shard->index),
-               static_cast<unsigned long long>(shard->count), shard->source.c_str(), taken, total);
 }
 
 }  // namespace zeroshot::cli

@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "batch_runner.h"
 #include "shard.h"
 
 namespace zeroshot::cli {
@@ -43,8 +44,15 @@ class RecordFile {
     bool resume = false;  // continue a non-empty file; without it a non-empty file is an error
     bool csv = false;     // records are CSV (quoted fields may hold newlines)
     std::string header;   // CSV: the first record; a resumed file must have the same
+    // CSV: what every header of this command starts with ("image,label,score,error"): a first
+    // record that starts with it but is not `header` is this command's file made with other
+    // arguments (a usage error, exit code 2); one that does not is not this command's file
+    // (Error kInvalidArgument, exit code 1). Empty: any other header is a usage error.
+    std::string header_kind;
     // The input a complete record is the result of; nullopt: not a record of ours (a torn last
-    // record, or corruption). May throw to refuse the file (e.g. other labels).
+    // record, or corruption: not the last record, it refuses the file with an Error, exit code
+    // 1). May throw CLI::ValidationError to refuse a record of this command made with other
+    // arguments (other labels: exit code 2).
     std::function<std::optional<std::string>(std::string_view record)> key_of;
     std::string flag = "--output";  // named in messages
   };
@@ -103,9 +111,10 @@ struct BatchFlags {
 class ResultWriter {
  public:
   ResultWriter(const BatchFlags& flags, std::vector<std::string> labels);
-  // The inputs of this task (the shard of the expanded arguments) not yet in --output, in order;
-  // says on stderr what was skipped unless quiet.
-  std::vector<std::string> pending(const std::vector<std::string>& args, bool quiet);
+  // This task's shard (--shard, --shards or the schedulers' variables).
+  const std::optional<Shard>& shard() const { return shard_; }
+  // What --output has when resuming (for pending_inputs, batch_runner.h); nullopt otherwise.
+  std::optional<Resumed> resumed() const;
   void write(const nlohmann::json& line);
   // A checkpoint after each batch: what is written survives a crash of the machine.
   void sync() { file_->sync(); }
@@ -116,9 +125,5 @@ class ResultWriter {
   std::optional<Shard> shard_;
   std::unique_ptr<RecordFile> file_;
 };
-
-// Prints a note on stderr when the shard came from the environment (visible in job logs).
-void note_shard(const std::optional<Shard>& shard, std::size_t taken, std::size_t total,
-                bool quiet);
 
 }  // namespace zeroshot::cli

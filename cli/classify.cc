@@ -1,22 +1,15 @@
 // zeroshot classify / zeroshot label: score labels for an image, or (with -l/--label or
 // --labels-file) for many images, streamed as JSON lines.
-#include <unistd.h>
-
-#include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <thread>
+#include <span>
 
 #include "batch_output.h"
+#include "batch_runner.h"
 #include "common.h"
+#include "common/result_json.h"
 
 namespace zeroshot::cli {
 namespace {
@@ -68,16 +61,6 @@ ClassifyOptions classify_options(const ClassifyFlags& flags) {
     throw CLI::ValidationError("--templates-file", e.what());
   }
   return options;
-}
-
-// One label's result: {"label", "score"}, with --raw also "logit" and "cosine".
-nlohmann::json score_json(const LabelScore& s, bool raw) {
-  nlohmann::json out = {{"label", s.label}, {"score", s.score}};
-  if (raw) {
-    out["logit"] = s.logit;
-    out["cosine"] = s.cosine;
-  }
-  return out;
 }
 
 CLI::App* add_common(CLI::App& app, const char* name, const char* description,
@@ -169,172 +152,49 @@ std::vector<std::string> batch_labels(const ClassifyFlags& flags) {
   return labels;
 }
 
-// One decoded image (or why it could not be), in input order.
-struct Decoded {
-  std::string path;
-  std::optional<Image> image;
-  std::optional<Error> error;
-};
-
-// Decodes on its own thread, a bounded number of images ahead of the model, so that decoding
-// overlaps inference.
-class Decoder {
+// classify -l: scores of each batch of images against the prepared labels, as JSON lines (or CSV
+// rows: ResultWriter) {"image": PATH, "results": [...]} or {"image": PATH, "error": {...}}.
+class ClassifyJob : public BatchJob {
  public:
-  Decoder(std::vector<std::string> paths, std::size_t ahead)
-      : paths_(std::move(paths)), ahead_(ahead), thread_([this] { run(); }) {}
-  ~Decoder() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    changed_.notify_all();
-    thread_.join();
+  ClassifyJob(const Model& model, const LabelSet& labels, int top_k, bool raw, ResultWriter& writer)
+      : model_(model), labels_(labels), top_k_(top_k), raw_(raw), writer_(writer) {}
+  void compute(std::span<const Image> images) override {
+    results_ = model_.classify_batch(images, labels_, top_k_);
   }
-
-  // The next image in order; nullopt after the last.
-  std::optional<Decoded> next() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !ready_.empty() || done_; });
-    if (ready_.empty()) return std::nullopt;
-    Decoded d = std::move(ready_.front());
-    ready_.pop_front();
-    changed_.notify_all();
-    return d;
+  void write_row(const std::string& path, std::size_t index) override {
+    nlohmann::json scores = nlohmann::json::array();
+    for (const auto& s : results_[index]) scores.push_back(common::score_json(s, raw_));
+    writer_.write({{"image", path}, {"results", std::move(scores)}});
   }
-  // True if the next image is already decoded (or there are no more).
-  bool has_ready() {
-    std::lock_guard lock(mutex_);
-    return !ready_.empty() || done_;
+  void write_error(const std::string& path, const Error& error) override {
+    writer_.write(common::image_error_line(path, error));
   }
+  void sync() override { writer_.sync(); }
 
  private:
-  void run() {
-    for (const std::string& path : paths_) {
-      {
-        std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] { return ready_.size() < ahead_ || stop_; });
-        if (stop_) return;
-      }
-      Decoded d{path, std::nullopt, std::nullopt};
-      try {
-        d.image = Image::from_file(path);
-      } catch (const Error& e) {
-        d.error = e;
-      } catch (const std::exception& e) {
-        d.error = Error(ErrorCode::kInternal, e.what());
-      }
-      {
-        std::lock_guard lock(mutex_);
-        ready_.push_back(std::move(d));
-      }
-      changed_.notify_all();
-    }
-    std::lock_guard lock(mutex_);
-    done_ = true;
-    changed_.notify_all();
-  }
-
-  std::vector<std::string> paths_;
-  std::size_t ahead_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<Decoded> ready_;
-  bool done_ = false;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts after the members it uses
+  const Model& model_;
+  const LabelSet& labels_;
+  int top_k_;
+  bool raw_;
+  ResultWriter& writer_;
+  std::vector<std::vector<LabelScore>> results_;
 };
 
-// "  37/120 images  12.3/s" on stderr, redrawn in place; only on a terminal.
-class ImageProgress {
- public:
-  ImageProgress(bool enabled, std::size_t total)
-      : enabled_(enabled), total_(total), start_(std::chrono::steady_clock::now()) {}
-  ~ImageProgress() {
-    if (drawn_) std::fputs("\n", stderr);
-  }
-  void update(std::size_t done) {
-    if (!enabled_) return;
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    std::fprintf(stderr, "\r%zu/%zu images  %.1f/s ", done, total_, s > 0 ? done / s : 0.0);
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-
- private:
-  bool enabled_;
-  std::size_t total_;
-  std::chrono::steady_clock::time_point start_;
-  bool drawn_ = false;
-};
-
-// Batch mode: JSON lines {"image": PATH, "results": [...]} or {"image": PATH, "error": {...}}
-// in input order. Throws after the last image if any failed.
-void run_batch(const ClassifyFlags& flags) {
+// Batch mode (batch_runner.h): throws after the last image if any failed.
+void run_classify_batch(const ClassifyFlags& flags) {
   const auto labels = batch_labels(flags);
   std::vector<std::string> args;
   if (!flags.image.empty()) args.push_back(flags.image);
   args.insert(args.end(), flags.positional.begin(), flags.positional.end());
   if (args.empty()) throw CLI::RequiredError("IMAGE");
   ResultWriter writer(flags.batch_run, labels);
-  auto paths = writer.pending(args, flags.quiet);
-  const std::size_t total = paths.size();
+  const auto paths = pending_inputs(args, writer.shard(), writer.resumed(), flags.quiet);
   auto model = flags.model.load();
   const auto options = classify_options(flags);
-  // Text embeddings first (computed once, then cached): a bad label fails before any image.
-  model.classify_batch({}, labels, options);
-
-  const auto batch_size = static_cast<std::size_t>(flags.batch);
-  Decoder decoder(std::move(paths), 2 * batch_size);
-  ImageProgress progress(!flags.quiet && ::isatty(STDERR_FILENO) != 0, total);
-  std::size_t done = 0;
-  std::size_t failed = 0;
-  std::optional<ErrorCode> first_failure;
-  auto print_line = [&writer](const nlohmann::json& line) { writer.write(line); };
-  std::vector<Decoded> pending;
-  for (;;) {
-    // Take what is decoded (at least one image), up to a batch.
-    pending.clear();
-    while (pending.size() < batch_size && (pending.empty() || decoder.has_ready())) {
-      auto d = decoder.next();
-      if (!d) break;
-      pending.push_back(std::move(*d));
-    }
-    if (pending.empty()) break;
-    std::vector<Image> images;
-    for (const auto& d : pending)
-      if (d.image) images.push_back(*d.image);
-    std::vector<std::vector<LabelScore>> results;
-    std::optional<Error> batch_error;
-    try {
-      results = model.classify_batch(images, labels, options);
-    } catch (const Error& e) {
-      batch_error = e;
-    }
-    std::size_t next_result = 0;
-    for (const auto& d : pending) {
-      const std::optional<Error>& error = d.error ? d.error : batch_error;
-      if (error) {
-        ++failed;
-        if (!first_failure) first_failure = error->code();
-        print_line(
-            {{"image", d.path},
-             {"error", {{"code", error_code_name(error->code())}, {"message", error->what()}}}});
-        continue;
-      }
-      nlohmann::json scores = nlohmann::json::array();
-      for (const auto& s : results[next_result++]) scores.push_back(score_json(s, flags.raw));
-      print_line({{"image", d.path}, {"results", std::move(scores)}});
-    }
-    writer.sync();
-    done += pending.size();
-    progress.update(done);
-  }
-  if (failed > 0) {
-    // Reported like any other failure (exit code 1), after every other image was classified.
-    throw Error(*first_failure, std::to_string(failed) + " of " + std::to_string(total) +
-                                    " images failed (see their \"error\" lines)");
-  }
+  // Text embeddings once, first: a bad label fails before any image.
+  const LabelSet prepared = model.prepare_labels(labels, options);
+  ClassifyJob job(model, prepared, options.top_k, flags.raw, writer);
+  run_batch(paths, job, {.batch = static_cast<std::size_t>(flags.batch), .quiet = flags.quiet});
 }
 
 }  // namespace
@@ -388,14 +248,14 @@ crash or kill, the same command with --resume skips the images FILE has and redo
   classify->callback([classify_flags] {
     const ClassifyFlags& flags = *classify_flags;
     if (!flags.labels.empty() || !flags.labels_file.empty()) {
-      run_batch(flags);
+      run_classify_batch(flags);
       return;
     }
     flags.batch_run.reject_unless_batch("-l/--label or --labels-file");
     auto scores = run_classify(flags);
     if (flags.json) {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& s : scores) out.push_back(score_json(s, flags.raw));
+      for (const auto& s : scores) out.push_back(common::score_json(s, flags.raw));
       print_json(out);
     } else if (flags.raw) {
       for (const auto& s : scores)

@@ -1,9 +1,11 @@
 #include "embed_batch.h"
 
-#include <cstdio>
 #include <memory>
 #include <optional>
+#include <span>
 
+#include "batch_runner.h"
+#include "common/result_json.h"
 #include "npy_output.h"
 
 namespace zeroshot::cli {
@@ -23,12 +25,6 @@ std::optional<std::string> json_image_key(std::string_view record) {
   return line["image"].get<std::string>();
 }
 
-// "image" first: nlohmann::ordered_json keeps the keys in the order written.
-nlohmann::ordered_json error_line(const std::string& path, const Error& error) {
-  return {{"image", path},
-          {"error", {{"code", error_code_name(error.code())}, {"message", error.what()}}}};
-}
-
 RecordFile::Options record_options(
     const std::string& path, bool resume,
     std::function<std::optional<std::string>(std::string_view)> key_of) {
@@ -42,6 +38,50 @@ RecordFile::Options record_options(
 std::string dump(const nlohmann::ordered_json& line) {
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+// embed IMAGES: the embeddings of each batch, as JSON lines {"image", "embedding"} ("image"
+// first: nlohmann::ordered_json keeps the keys in the order written), or .npy rows with an index
+// line each; failures as {"image", "error"} lines (in the errors file for .npy).
+class EmbedJob : public BatchJob {
+ public:
+  EmbedJob(const Model& model, bool npy, NpyRows* rows, RecordFile& index, RecordFile* errors)
+      : model_(model), npy_(npy), rows_(rows), index_(index), errors_(errors) {}
+  std::optional<Error> refuse(const std::string& path) const override {
+    if (npy_ && path.find('\n') != std::string::npos) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "a path with a newline cannot be a line of the .paths.txt index");
+    }
+    return std::nullopt;
+  }
+  void compute(std::span<const Image> images) override {
+    embeddings_ = model_.embed_images(images);
+  }
+  void write_row(const std::string& path, std::size_t i) override {
+    if (npy_) {
+      rows_->append(embeddings_[i]);  // the row first, then its index line (see run_embed_batch)
+      index_.append(path);
+    } else {
+      index_.append(dump(nlohmann::ordered_json{{"image", path}, {"embedding", embeddings_[i]}}));
+    }
+  }
+  void write_error(const std::string& path, const Error& error) override {
+    (errors_ != nullptr ? *errors_ : index_)
+        .append(dump(common::image_error_line<nlohmann::ordered_json>(path, error)));
+  }
+  void sync() override {
+    if (rows_ != nullptr) rows_->sync();
+    index_.sync();
+    if (errors_ != nullptr) errors_->sync();
+  }
+
+ private:
+  const Model& model_;
+  bool npy_;
+  NpyRows* rows_;
+  RecordFile& index_;
+  RecordFile* errors_;
+  std::vector<std::vector<float>> embeddings_;
+};
 
 }  // namespace
 
@@ -68,7 +108,8 @@ void EmbedBatchFlags::add_to(CLI::App& command) {
   command.add_option("--batch", batch, "Images per pass through the model (with IMAGES)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  command.add_flag("-q,--quiet", quiet, "No notes on stderr about shards and resuming");
+  command.add_flag("-q,--quiet", quiet,
+                   "No progress line or notes on stderr about shards and resuming");
 }
 
 void EmbedBatchFlags::reject_unless_batch() const {
@@ -108,71 +149,17 @@ void run_embed_batch(const EmbedBatchFlags& flags, const Model& model) {
     return index->has(path) || (errors && errors->has(path));
   };
 
-  const auto all = expand_inputs(flags.inputs);
-  const auto mine = select_shard(all, shard);
-  note_shard(shard, mine.size(), all.size(), flags.quiet);
-  std::vector<std::string> todo;
-  for (const auto& path : mine)
-    if (!done(path)) todo.push_back(path);
-  if (resume && !flags.quiet) {
-    std::fprintf(stderr, "zeroshot: resuming %s: %zu of %zu images already there, %zu to do\n",
-                 flags.output.output.c_str(), mine.size() - todo.size(), mine.size(), todo.size());
+  std::optional<Resumed> resumed;
+  if (resume) {
+    resumed =
+        Resumed{.file = flags.output.output,
+                .has = done,
+                .torn = index->truncated_bytes() > 0 || (errors && errors->truncated_bytes() > 0)};
   }
+  const auto todo = pending_inputs(flags.inputs, shard, resumed, flags.quiet);
 
-  std::size_t failed = 0;
-  std::optional<ErrorCode> first_failure;
-  const auto fail = [&](const std::string& path, const Error& error) {
-    ++failed;
-    if (!first_failure) first_failure = error.code();
-    (errors ? errors : index)->append(dump(error_line(path, error)));
-  };
-  const auto batch = static_cast<std::size_t>(flags.batch);
-  for (std::size_t start = 0; start < todo.size(); start += batch) {
-    // This batch's images, in order, each decoded or with the error that stopped it.
-    std::vector<std::string> paths(
-        todo.begin() + static_cast<std::ptrdiff_t>(start),
-        todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), start + batch)));
-    std::vector<std::optional<Error>> failures(paths.size());
-    std::vector<Image> images;
-    for (std::size_t i = 0; i < paths.size(); ++i) {
-      try {
-        if (npy && paths[i].find('\n') != std::string::npos) {
-          throw Error(ErrorCode::kInvalidArgument,
-                      "a path with a newline cannot be a line of the .paths.txt index");
-        }
-        images.push_back(Image::from_file(paths[i]));
-      } catch (const Error& e) {
-        failures[i] = e;
-      }
-    }
-    std::vector<std::vector<float>> embeddings;
-    try {
-      embeddings = model.embed_images(images);
-    } catch (const Error& e) {
-      for (auto& f : failures)
-        if (!f) f = e;
-    }
-    // Written in input order, so that a resumed run's file is the uninterrupted run's file.
-    std::size_t next = 0;
-    for (std::size_t i = 0; i < paths.size(); ++i) {
-      if (failures[i]) {
-        fail(paths[i], *failures[i]);
-      } else if (npy) {
-        rows->append(embeddings[next++]);  // the row first, then its index line (see above)
-        index->append(paths[i]);
-      } else {
-        index->append(
-            dump(nlohmann::ordered_json{{"image", paths[i]}, {"embedding", embeddings[next++]}}));
-      }
-    }
-    if (rows) rows->sync();
-    index->sync();
-    if (errors) errors->sync();
-  }
-  if (failed > 0) {
-    throw Error(*first_failure, std::to_string(failed) + " of " + std::to_string(todo.size()) +
-                                    " images failed (see their \"error\" lines)");
-  }
+  EmbedJob job(model, npy, rows.get(), *index, errors.get());
+  run_batch(todo, job, {.batch = static_cast<std::size_t>(flags.batch), .quiet = flags.quiet});
 }
 
 }  // namespace zeroshot::cli

@@ -72,10 +72,13 @@ void NpyRows::open_and_recover(bool resume, const std::string& flag) {
           path_ + " is not a float32 .npy file written by zeroshot embed; use a new " + flag);
     }
     if (d != dim_) {
-      throw Error(ErrorCode::kInvalidArgument, path_ + " has embeddings of dimension " +
-                                                   std::to_string(d) + " but this model's have " +
-                                                   std::to_string(dim_) +
-                                                   " (another model?); use a new " + flag);
+      // This command's file, made with another model: the command line disagrees with it (a
+      // usage error, as other labels are for classify).
+      throw CLI::ValidationError(flag, path_ + " has embeddings of dimension " + std::to_string(d) +
+                                           " but this model's have " + std::to_string(dim_) +
+                                           " (another model?); resume it with the same --repo, "
+                                           "or use a new " +
+                                           flag);
     }
     rows_ = (size - kHeaderBytes) / (dim_ * sizeof(float));  // whole rows; a torn one is cut
   }

@@ -2,14 +2,6 @@
 
 namespace zeroshot::server {
 
-nlohmann::json error_object(const std::string& code, const std::string& message) {
-  return {{"code", code}, {"message", message}};
-}
-
-nlohmann::json error_object(const Error& error) {
-  return error_object(error_code_name(error.code()), error.what());
-}
-
 HttpError http_error(const Error& error, const std::string& context) {
   return HttpError(status_of(error), error_code_name(error.code()), context + error.what());
 }

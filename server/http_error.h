@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/result_json.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::server {
@@ -29,9 +30,9 @@ class HttpError : public std::runtime_error {
   int retry_after_s_;
 };
 
-// {"code": ..., "message": ...}: the value of an "error" field, whole-request or per item.
-nlohmann::json error_object(const std::string& code, const std::string& message);
-nlohmann::json error_object(const Error& error);
+// {"code": ..., "message": ...}: the value of an "error" field, whole-request or per item (the
+// shape the CLI prints too: common/result_json.h).
+using common::error_object;
 
 // The HTTP status of a library error that fails a whole request: bad input is the caller's (400),
 // anything else the server's (500).

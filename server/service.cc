@@ -74,39 +74,39 @@ T wait(std::future<T>& future, Clock::time_point deadline, int timeout_ms) {
   return future.get();
 }
 
-json score_json(const LabelScore& s, bool raw) {
-  json out = {{"label", s.label}, {"score", s.score}};
-  if (raw) {
-    out["logit"] = s.logit;
-    out["cosine"] = s.cosine;
-  }
-  return out;
-}
-
-// One request's images, decoded in the pool and embedded by the model's batcher: an embedding
-// per slot, or the slot's error.
+// One request's images, decoded by the shared decoder and embedded by the model's batcher: an
+// embedding per slot, or the slot's error.
 struct Slots {
   std::vector<std::optional<std::vector<float>>> embeddings;
   std::vector<std::optional<json>> errors;
 };
 
-Slots embed_slots(const std::vector<ImageInput>& images, DecodePool& pool, Batcher& batcher,
-                  const std::function<bool()>& client_gone, Clock::time_point deadline,
-                  int timeout_ms) {
+Slots embed_slots(const std::vector<ImageInput>& images, DecodeAhead& decoder, Batcher& batcher,
+                  std::size_t max_waiting, const std::function<bool()>& client_gone,
+                  Clock::time_point deadline, int timeout_ms) {
   Slots slots;
   slots.embeddings.resize(images.size());
   slots.errors.resize(images.size());
-  std::vector<std::string> bytes;
+  std::vector<ImageSource> bytes;
   std::vector<std::size_t> decoding;  // slot of each decode
   for (std::size_t i = 0; i < images.size(); ++i) {
     if (images[i].error) {
       slots.errors[i] = images[i].error;
     } else {
-      bytes.push_back(images[i].bytes);
+      bytes.push_back(ImageSource::bytes(images[i].bytes));
       decoding.push_back(i);
     }
   }
-  auto decodes = pool.submit(std::move(bytes));
+  // All of a request's images queue or none: a full queue refuses the request.
+  auto submitted = decoder.submit(std::move(bytes));
+  if (!submitted) {
+    throw HttpError(429, "queue_full",
+                    "the server is busy: " + std::to_string(decoder.waiting()) +
+                        " images are waiting to be decoded (limit " + std::to_string(max_waiting) +
+                        "); retry later",
+                    1);
+  }
+  auto& decodes = *submitted;
   std::vector<Image> decoded;
   std::vector<std::size_t> embedding;  // slot of each decoded image
   for (std::size_t d = 0; d < decodes.size(); ++d) {
@@ -134,8 +134,10 @@ Slots embed_slots(const std::vector<ImageInput>& images, DecodePool& pool, Batch
 Service::Service(ServeOptions options, std::string api_key)
     : options_(std::move(options)),
       api_key_(std::move(api_key)),
-      decode_pool_(options_.decode_threads, options_.max_queue,
-                   DecodeOptions{.max_pixels = options_.max_pixels}, metrics_) {}
+      decoder_({.threads = options_.decode_threads,
+                .max_waiting = options_.max_queue,
+                .decode = DecodeOptions{.max_pixels = options_.max_pixels},
+                .on_decoded = [this](double seconds) { metrics_.decode(seconds); }}) {}
 
 Service::~Service() = default;
 
@@ -180,16 +182,15 @@ void Service::classify(const httplib::Request& request, const httplib::ContentRe
   const ClassifyInput input =
       read_classify_input(request, read_body(request, reader, options_.max_body_bytes), options_);
   const Served& s = served(input.model);
-  // The labels first, before any image work: a bad label or template fails the request, and their
-  // embeddings land in the text cache for the scoring below (a zero image embedding's scores
-  // are discarded).
+  // The labels first, before any image work: a bad label or template fails the request; every
+  // image is then scored against the prepared set.
+  std::optional<LabelSet> labels;
   try {
-    s.model.classify_embedding(std::vector<float>(s.model.embedding_dim(), 0.0f), input.labels,
-                               input.options);
+    labels = s.model.prepare_labels(input.labels, input.options);
   } catch (const Error& e) {
     throw http_error(e);  // 400 for what the caller sent, 500 for a failure of the server's
   }
-  const Slots slots = embed_slots(input.images, decode_pool_, *s.batcher,
+  const Slots slots = embed_slots(input.images, decoder_, *s.batcher, options_.max_queue,
                                   client_gone_probe(request), deadline, options_.timeout_ms);
   json results = json::array();
   for (std::size_t i = 0; i < input.images.size(); ++i) {
@@ -198,12 +199,12 @@ void Service::classify(const httplib::Request& request, const httplib::ContentRe
       continue;
     }
     const auto scores =
-        s.model.classify_embedding(*slots.embeddings[i], input.labels, input.options);
+        s.model.classify_embedding(*slots.embeddings[i], *labels, input.options.top_k);
     if (best_only) {
       results.push_back({{"label", scores.front().label}});
     } else {
       json list = json::array();
-      for (const auto& score : scores) list.push_back(score_json(score, input.raw));
+      for (const auto& score : scores) list.push_back(common::score_json(score, input.raw));
       results.push_back({{"scores", std::move(list)}});
     }
   }
@@ -216,7 +217,7 @@ void Service::similarity(const httplib::Request& request, const httplib::Content
   const ClassifyInput input =
       read_similarity_input(request, read_body(request, reader, options_.max_body_bytes));
   const Served& s = served(input.model);
-  const Slots slots = embed_slots(input.images, decode_pool_, *s.batcher,
+  const Slots slots = embed_slots(input.images, decoder_, *s.batcher, options_.max_queue,
                                   client_gone_probe(request), deadline, options_.timeout_ms);
   for (std::size_t i = 0; i < 2; ++i) {
     if (slots.errors[i]) {
@@ -226,12 +227,10 @@ void Service::similarity(const httplib::Request& request, const httplib::Content
       return;
     }
   }
-  // As Model::similarity: the cosine of the two L2-normalised embeddings, clamped to [-1, 1].
-  const auto& a = *slots.embeddings[0];
-  const auto& b = *slots.embeddings[1];
-  float dot = 0;
-  for (std::size_t k = 0; k < a.size(); ++k) dot += a[k] * b[k];
-  send_json(response, 200, {{"model", s.repo}, {"similarity", std::clamp(dot, -1.0f, 1.0f)}});
+  // As Model::similarity: the cosine of the two L2-normalised embeddings (zeroshot::cosine).
+  send_json(
+      response, 200,
+      {{"model", s.repo}, {"similarity", cosine(*slots.embeddings[0], *slots.embeddings[1])}});
 }
 
 void Service::embeddings(const httplib::Request& request, const httplib::ContentReader& reader,
@@ -256,8 +255,8 @@ void Service::embeddings(const httplib::Request& request, const httplib::Content
     }
   }
   const auto text_embeddings = s.model.embed_texts(texts);
-  const Slots slots = embed_slots(images, decode_pool_, *s.batcher, client_gone_probe(request),
-                                  deadline, options_.timeout_ms);
+  const Slots slots = embed_slots(images, decoder_, *s.batcher, options_.max_queue,
+                                  client_gone_probe(request), deadline, options_.timeout_ms);
   json data = json::array();
   std::size_t next_text = 0;
   std::size_t next_image = 0;

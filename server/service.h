@@ -1,6 +1,7 @@
 // The HTTP routes of `zeroshot serve` and what they share: the models with their batchers, the
-// decode pool, the limits, the API key and the metrics. Routes answer the JSON contract of
-// docs/SERVING.md; every error is {"error": {"code", "message"}}.
+// decoder (zeroshot::DecodeAhead: a bounded pool of decode threads), the limits, the API key and
+// the metrics. Routes answer the JSON contract of docs/SERVING.md; every error is {"error":
+// {"code", "message"}}.
 #pragma once
 
 #include <httplib.h>
@@ -11,9 +12,9 @@
 #include <vector>
 
 #include "batcher.h"
-#include "decode_pool.h"
 #include "metrics.h"
 #include "options.h"
+#include "zeroshot/decode_ahead.h"
 #include "zeroshot/model.h"
 
 namespace zeroshot::server {
@@ -50,7 +51,9 @@ class Service {
   ServeOptions options_;
   std::string api_key_;  // "" = no auth; never logged
   Metrics metrics_;
-  DecodePool decode_pool_;
+  // At most --decode-threads images decode at once, whatever the number of clients; more than
+  // --max-queue waiting are refused (429).
+  DecodeAhead decoder_;
   std::vector<Served> served_;  // filled by load(), read only once ready_
   std::atomic<bool> ready_ = false;
 };

@@ -7,6 +7,10 @@
 //   for (const auto& s : model.classify(image, labels))
 //     std::printf("%.3f %s\n", s.score, s.label.c_str());
 //
+// Many images against the same labels: prepare them once (their text embeddings), then score.
+//   const zeroshot::LabelSet set = model.prepare_labels(labels);
+//   auto scores = model.classify(image, set);  // for each image: no text-tower pass
+//
 // Thread safety: a loaded Model is immutable; every const method may be called from any number of
 // threads at once. Copies are cheap and share the weights.
 #pragma once
@@ -83,6 +87,29 @@ struct LabelScore {
   float cosine = 0;   // cosine of the image and label embeddings, in [-1, 1]
 };
 
+class Model;
+
+// Labels prepared once by Model::prepare_labels for scoring many images: the labels and their
+// text embeddings ([labels, dim], L2-normalised; with several templates each label's ensemble
+// mean). An immutable value, cheap to copy (copies share the embeddings), usable from any thread;
+// it belongs to the model that prepared it (or a copy of that Model): another model refuses it.
+class LabelSet {
+ public:
+  const std::vector<std::string>& labels() const;  // as given (not the templated prompts)
+  std::size_t size() const;
+  int embedding_dim() const;
+  // [labels, embedding_dim] row-major: label i's L2-normalised text embedding at i * dim.
+  std::span<const float> embeddings() const;
+  std::span<const float> embedding(std::size_t label) const;  // [embedding_dim]
+
+  struct Data;
+
+ private:
+  friend class Model;
+  explicit LabelSet(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
+  std::shared_ptr<const Data> data_;
+};
+
 class Model {
  public:
   // Loads once: reads and checks the config, tokenizer and weights. Throws zeroshot::Error.
@@ -102,10 +129,26 @@ class Model {
   std::vector<LabelScore> classify_embedding(std::span<const float> image_embedding,
                                              std::span<const std::string> labels,
                                              const ClassifyOptions& options = {}) const;
+
+  // Labels with their text embeddings under options' template(s) (the ensemble mean when more
+  // than one; options.top_k is not part of it), to score many images against. Throws
+  // zeroshot::Error (kInvalidArgument) for no labels, a template without {label}, a negative
+  // top_k or a label the tokenizer refuses: before any image work.
+  LabelSet prepare_labels(std::span<const std::string> labels,
+                          const ClassifyOptions& options = {}) const;
+  // classify(), classify_batch() and classify_embedding() against prepared labels: the same
+  // scores, without preparing the labels again. top_k as ClassifyOptions::top_k. A LabelSet of
+  // another model (another load) is an Error (kInvalidArgument).
+  std::vector<LabelScore> classify(const Image& image, const LabelSet& labels, int top_k = 0) const;
+  std::vector<std::vector<LabelScore>> classify_batch(std::span<const Image> images,
+                                                      const LabelSet& labels, int top_k = 0) const;
+  std::vector<LabelScore> classify_embedding(std::span<const float> image_embedding,
+                                             const LabelSet& labels, int top_k = 0) const;
+
   // The best label of classify().
   std::string label(const Image& image, std::span<const std::string> labels,
                     const ClassifyOptions& options = {}) const;
-  // Cosine similarity of the two image embeddings, in [-1, 1].
+  // Cosine similarity of the two image embeddings, in [-1, 1] (zeroshot::cosine of them).
   float similarity(const Image& a, const Image& b) const;
 
   // L2-normalised projected embeddings ([projection_dim]).
@@ -142,6 +185,11 @@ class Model {
   explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
+
+// The cosine of two L2-normalised embeddings (embed_image, embed_text, LabelSet rows): their dot
+// product, accumulated in double, clamped to [-1, 1]. What Model::similarity and the scores'
+// `cosine` give. Vectors of different sizes are an Error (kInvalidArgument).
+float cosine(std::span<const float> a, std::span<const float> b);
 
 // Convenience entry points: load `repo` once per process (a shared cache) and call the model.
 struct Options {

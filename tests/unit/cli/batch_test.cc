@@ -1,6 +1,7 @@
 // Unit tests of the batch-run pieces of the CLI: FNV-1a shard hashing (known vectors, so the
 // assignment never changes between versions), shard selection, RFC 4180 fields, and how a
-// RecordFile recovers a file (torn tail cut, unparsable middle refused, keep_first).
+// RecordFile recovers a file (torn tail cut, unparsable middle refused, keep_first), and which
+// damaged or mismatched output files are usage errors.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "batch_output.h"
+#include "npy_output.h"
 #include "shard.h"
 #include "zeroshot/error.h"
 
@@ -143,6 +145,74 @@ TEST(RecordFile, NonEmptyFileWithoutResumeIsAUsageError) {
   EXPECT_THROW(RecordFile{o}, CLI::ValidationError);
   EXPECT_EQ(slurp(p), "k1\n");
   fs::remove(p);
+}
+
+// The exit-code rule for --output/--resume files (docs/ERRORS.md): this command's file made with
+// other arguments (other labels, another model) is a usage error (CLI::ValidationError, exit code
+// 2); a file that is not this command's output (damaged, another program's) is an Error (exit
+// code 1), header and records alike. Neither touches the file.
+TEST(RecordFile, OtherLabelsAreAUsageErrorAForeignHeaderIsNot) {
+  const auto csv = [](const fs::path& p) {
+    RecordFile::Options o;
+    o.path = p.string();
+    o.resume = true;
+    o.csv = true;
+    o.header_kind = "image,label,score,error";
+    o.header = o.header_kind + ",dog,cat";
+    o.key_of = [](std::string_view r) { return csv_first_field(r); };
+    return o;
+  };
+  for (const std::string other :
+       {"image,label,score,error,dog,bird\n", "image,label,score,error\n"}) {
+    const auto p = temp_file(other + "a.jpg,dog,0.9,,0.9,0.1\n");
+    EXPECT_THROW(RecordFile{csv(p)}, CLI::ValidationError) << other;
+    EXPECT_EQ(slurp(p), other + "a.jpg,dog,0.9,,0.9,0.1\n");
+    fs::remove(p);
+  }
+  for (const std::string foreign :
+       {"name,age\n", "image,label,score,errors,dog,cat\n", "{\"image\": \"a.jpg\"}\n"}) {
+    const auto p = temp_file(foreign + "x\n");
+    try {
+      RecordFile f(csv(p));
+      ADD_FAILURE() << "accepted " << foreign;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("not a result of this command"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("use a new --output file"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(slurp(p), foreign + "x\n");
+    fs::remove(p);
+  }
+  // The header this run writes is accepted, and its records recovered.
+  const auto p = temp_file("image,label,score,error,dog,cat\na.jpg,dog,0.9,,0.9,0.1\n");
+  RecordFile f(csv(p));
+  EXPECT_TRUE(f.has("a.jpg"));
+  fs::remove(p);
+}
+
+TEST(NpyRows, AnotherModelsDimensionIsAUsageErrorAForeignFileIsNot) {
+  const fs::path p = temp_file("");
+  {
+    NpyRows rows(p.string(), 4, /*resume=*/false, "--output");
+    rows.append(std::vector<float>{1, 2, 3, 4});
+    rows.sync();
+  }
+  const std::string before = slurp(p);
+  EXPECT_THROW(NpyRows(p.string(), 5, /*resume=*/true, "--output"), CLI::ValidationError);
+  EXPECT_EQ(slurp(p), before);
+  NpyRows same(p.string(), 4, /*resume=*/true, "--output");
+  EXPECT_EQ(same.rows(), 1u);
+  const fs::path foreign = temp_file(std::string(200, 'x'));
+  try {
+    NpyRows rows(foreign.string(), 4, /*resume=*/true, "--output");
+    ADD_FAILURE() << "accepted a file that is not .npy";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  }
+  fs::remove(p);
+  fs::remove(foreign);
 }
 
 }  // namespace
