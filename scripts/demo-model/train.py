@@ -6,8 +6,8 @@ Usage (from the repository root, after building the CLI):
 
 Needs Debian's python3-torch, python3-numpy and python3-pil, and libopenblas0-pthread (with
 Debian's reference BLAS, torch's matrix products are about 15x slower). Deterministic: the same
-seeds give the same pictures, the same initial weights and the same batches. About 10 minutes on
-one core.
+seeds give the same pictures, the same initial weights and the same batches. About 12 minutes
+with one torch thread on a busy 2-core machine (712 s for the shipped model).
 
 The captions are tokenised by `build/zeroshot tokenize` with the real CLIP tokenizer, so training
 and inference see the same ids. The loss is CLIP's symmetric contrastive loss, with soft targets:
