@@ -3,16 +3,15 @@
 #include <filesystem>
 
 #include "config/json_reader.h"
-#include "family/clip/clip_family.h"
-#include "family/siglip/siglip_family.h"
+#include "family/family_headers.h"  // generated: every family folder's <name>_family.h
 #include "util/mapped_file.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::family {
 namespace {
 
-// One line per family: a new family is its folder plus its line here. The first one also loads a
-// config.json without a model_type.
+// One line per family: a new family is its folder plus its line here (its header comes with the
+// generated family_headers.h). The first one also loads a config.json without a model_type.
 const Family* const kFamilies[] = {
     &clip::kFamily,
     &siglip::kFamily,
