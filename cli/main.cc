@@ -29,6 +29,8 @@ Run 'zeroshot SUBCOMMAND --help' for each subcommand's options and examples.)");
   zeroshot::cli::add_download_command(app);
   zeroshot::cli::add_cache_command(app);
   zeroshot::cli::add_serve_command(app);
+  zeroshot::cli::add_index_command(app);
+  zeroshot::cli::add_search_commands(app);
   // Usage errors have the same shape as the others, with the code name "usage" (docs/ERRORS.md).
   auto usage_error = [](const std::string& message) {
     std::cerr << "zeroshot: error (usage): " << message
