@@ -190,13 +190,6 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
   const index::UpdatePlan plan = index::plan_update(store, found.files, found.folders);
   result.unchanged = plan.unchanged;
 
-  if (!plan.removed.empty()) {
-    store.begin();
-    for (const auto& gone : plan.removed) store.remove(gone);
-    store.commit();
-    result.removed = plan.removed.size();
-  }
-
   std::vector<Pending> todo;
   todo.reserve(plan.added.size() + plan.changed.size());
   for (const auto& f : plan.added) todo.push_back({f, false, {}});
@@ -325,6 +318,13 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
     if (images.size() + errors.size() >= batch) flush();
   }
   flush();
+  // Gone files last: a renamed file's new path has taken the old one's vector by then.
+  if (!plan.removed.empty()) {
+    store.begin();
+    for (const auto& gone : plan.removed) store.remove(gone);
+    store.commit();
+    result.removed = plan.removed.size();
+  }
   std::sort(result.failed.begin(), result.failed.end(),
             [](const IndexFailure& a, const IndexFailure& b) { return a.path < b.path; });
   return result;
