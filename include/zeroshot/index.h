@@ -99,7 +99,8 @@ struct IndexedScores {
 class Index {
  public:
   // Opens (kUpdate: creates) the index file `path` for vectors of `model`, which `identity`
-  // names. Throws zeroshot::Error: kInvalidArgument when the file is not a zeroshot index (left
+  // names. Throws zeroshot::Error: kInvalidArgument when the file is missing (kRead) or is not a
+  // zeroshot index (left
   // byte for byte as it was) or holds vectors of another model or revision (the message says how
   // to rebuild); kIo when it cannot be read or created, or (kUpdate) when another process is
   // updating it.
