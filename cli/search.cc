@@ -71,6 +71,48 @@ Text output: one line per image: score, then its absolute path. JSON output:
     }
     for (const auto& h : hits) std::printf("%.4f  %s\n", h.score, h.path.c_str());
   });
+
+  struct DupsFlags {
+    ModelFlags model;
+    std::string db;
+    float threshold = 0.98f;
+    bool json = false;
+  };
+  auto dups_flags = std::make_shared<DupsFlags>();
+  auto* dups = app.add_subcommand("dups", "Print groups of near-duplicate images of an index");
+  dups_flags->model.add_to(*dups);
+  dups->add_option("--db", dups_flags->db, "The index file (made by zeroshot index)")->required();
+  dups->add_option("--threshold", dups_flags->threshold,
+                   "Link two images whose cosine is at least T (in [-1, 1])")
+      ->type_name("T")
+      ->capture_default_str();
+  dups->add_flag("--json", dups_flags->json, "Print JSON for scripts");
+  dups->footer(R"(Examples:
+  zeroshot dups --db photos.db
+  zeroshot dups --db photos.db --threshold 0.95 --json
+Images whose stored embeddings have a cosine of at least T are linked, and linked images form a
+group (a chain of close pairs is one group). Resized, recompressed or lightly edited copies of a
+photo score close to 1 with CLIP models; lower T finds looser matches (and more false ones). No
+image is decoded; every pair is compared (exact, quadratic in the images).
+Text output: each group's paths, one per line, sorted, groups separated by a blank line.
+JSON output: [["/abs/a.jpg", "/abs/a-copy.jpg"], ...])");
+  dups->callback([dups_flags, dups] {
+    if (!(dups_flags->threshold >= -1.0f && dups_flags->threshold <= 1.0f))
+      throw CLI::ValidationError("--threshold", "T must be a cosine, from -1 to 1");
+    dups_flags->model.default_to_index(*dups, Index::read_info(dups_flags->db));
+    auto model = dups_flags->model.load();
+    auto index =
+        Index::open(dups_flags->db, model, IndexMode::kRead, dups_flags->model.index_model());
+    const auto groups = index.duplicates(dups_flags->threshold);
+    if (dups_flags->json) {
+      print_json(groups);
+      return;
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (g > 0) std::printf("\n");
+      for (const auto& path : groups[g]) std::printf("%s\n", path.c_str());
+    }
+  });
 }
 
 }  // namespace zeroshot::cli

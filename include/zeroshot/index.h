@@ -131,6 +131,13 @@ class Index {
   std::vector<SearchHit> search(std::span<const float> embedding,
                                 const IndexSearchOptions& options = {});
 
+  // Groups of near-duplicates: images linked by a cosine of at least `threshold` (single linkage:
+  // a chain of close pairs is one group), each group sorted by path, the groups by their first
+  // path; images without a close one are in no group. Exact: every pair is scored, in chunks
+  // of one matrix product each, so memory stays bounded (time grows with the square of the
+  // images).
+  std::vector<std::vector<std::string>> duplicates(float threshold);
+
   // Every indexed image (with a vector), sorted by path, with exactly the scores
   // Model::classify_embedding gives its stored embedding: no image is decoded.
   std::vector<IndexedScores> classify(const LabelSet& labels, int top_k = 0);

@@ -356,6 +356,42 @@ std::vector<SearchHit> Index::search(const Image& image, const IndexSearchOption
   return search(impl_->model.embed_image(image), options);
 }
 
+std::vector<std::vector<std::string>> Index::duplicates(float threshold) {
+  const index::Vectors& v = impl_->loaded();
+  const std::size_t n = v.paths.size();
+  const auto dim = static_cast<std::size_t>(v.dim);
+  std::vector<std::size_t> parent(n);
+  for (std::size_t i = 0; i < n; ++i) parent[i] = i;
+  const auto root = [&](std::size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  // Rows [start, start + rows) against all: scores stay at most ~16 M floats (64 MB).
+  const std::size_t rows =
+      std::max<std::size_t>(1, (std::size_t{1} << 24) / std::max<std::size_t>(n, 1));
+  std::vector<float> scores;
+  for (std::size_t start = 0; start < n; start += rows) {
+    const std::size_t count = std::min(rows, n - start);
+    scores.resize(count * n);
+    index::score_all(std::span<const float>(v.data).subspan(start * dim, count * dim), v.data,
+                     v.dim, scores.data());
+    for (std::size_t r = 0; r < count; ++r) {
+      const std::size_t i = start + r;
+      for (std::size_t j = i + 1; j < n; ++j) {
+        if (scores[r * n + j] >= threshold) parent[root(j)] = root(i);
+      }
+    }
+  }
+  std::map<std::size_t, std::vector<std::string>> groups;  // root -> paths (rows are sorted)
+  for (std::size_t i = 0; i < n; ++i) groups[root(i)].push_back(v.paths[i]);
+  std::vector<std::vector<std::string>> out;
+  for (auto& [r, paths] : groups) {
+    if (paths.size() > 1) out.push_back(std::move(paths));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<IndexedScores> Index::classify(const LabelSet& labels, int top_k) {
   const index::Vectors& v = impl_->loaded();
   std::vector<IndexedScores> out;

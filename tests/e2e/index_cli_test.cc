@@ -425,6 +425,74 @@ TEST(IndexCli, SecondWriterStopsWithAClearMessageAndTheFileStaysValid) {
   fs::remove_all(dir);
 }
 
+TEST(IndexCli, DupsGroupsThePairsAboveTheThresholdOfEmbedCosines) {
+  const fs::path dir = testing::make_temp_dir("zs_index_");
+  const fs::path photos = dir / "photos";
+  fs::create_directories(photos);
+  // Re-encodings of one scene, grey versions of another, and unrelated images.
+  for (const char* f :
+       {"scene_640x480.png", "scene_640x480_lossless.webp", "scene_640x480_lossy.webp",
+        "scene_640x480_q92.jpg", "scene_gray_L.jpg", "scene_gray_L.png", "noise_257x263.png",
+        "exact_224x224.png", "tall_20x1000.png"})
+    fs::copy_file(testing::image_path(f), photos / f);
+  const fs::path db = dir / "photos.db";
+  index_json(db, {photos.string()});
+  const auto images = images_under(photos);
+  const auto reference = embed(images);
+  std::vector<std::string> paths;
+  for (const auto& [p, e] : reference) paths.push_back(p);  // sorted
+  // A threshold in the widest gap between the pair cosines above 0.99: no pair within float
+  // rounding of it.
+  std::vector<double> cosines;
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    for (std::size_t j = i + 1; j < paths.size(); ++j)
+      cosines.push_back(dot(reference.at(paths[i]), reference.at(paths[j])));
+  std::sort(cosines.begin(), cosines.end());
+  double threshold = 0, gap = 0;
+  for (std::size_t k = 1; k < cosines.size(); ++k) {
+    if (cosines[k - 1] >= 0.99 && cosines[k] - cosines[k - 1] > gap) {
+      gap = cosines[k] - cosines[k - 1];
+      threshold = (cosines[k] + cosines[k - 1]) / 2;
+    }
+  }
+  ASSERT_GT(gap, 1e-5);
+  // Single linkage over the reference cosines.
+  std::vector<std::size_t> parent(paths.size());
+  for (std::size_t i = 0; i < parent.size(); ++i) parent[i] = i;
+  const auto root = [&](std::size_t i) {
+    while (parent[i] != i) i = parent[i];
+    return i;
+  };
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    for (std::size_t j = i + 1; j < paths.size(); ++j)
+      if (dot(reference.at(paths[i]), reference.at(paths[j])) >= threshold)
+        parent[root(j)] = root(i);
+  std::map<std::size_t, std::vector<std::string>> by_root;
+  for (std::size_t i = 0; i < paths.size(); ++i) by_root[root(i)].push_back(paths[i]);
+  std::vector<std::vector<std::string>> expected;
+  for (auto& [r, g] : by_root)
+    if (g.size() > 1) expected.push_back(g);
+  std::sort(expected.begin(), expected.end());
+  ASSERT_FALSE(expected.empty());
+
+  char t[32];
+  std::snprintf(t, sizeof t, "%.9g", threshold);
+  const auto r = testing::run_cli({"dups", "--db", db.string(), "--threshold", t, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).get<std::vector<std::vector<std::string>>>(), expected)
+      << "threshold " << t;
+  // Text: the groups' paths, a blank line between groups.
+  const auto text = testing::run_cli({"dups", "--db", db.string(), "--threshold", t});
+  std::string want;
+  for (const auto& g : expected) {
+    if (!want.empty()) want += "\n";
+    for (const auto& p : g) want += p + "\n";
+  }
+  EXPECT_EQ(text.out, want);
+  EXPECT_EQ(testing::run_cli({"dups", "--db", db.string(), "--threshold", "1.5"}).exit_code, 2);
+  fs::remove_all(dir);
+}
+
 TEST(IndexCli, UsageErrors) {
   auto r = testing::run_cli({"search", "--db", "x.db"});
   EXPECT_EQ(r.exit_code, 2);
