@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   zeroshot download openai/clip-vit-base-patch16
   zeroshot cache ls
   zeroshot serve --port 8080                 # HTTP API and web page
+  zeroshot index --db photos.db ~/Pictures   # then: zeroshot search --db photos.db "a dog"
 Models: --repo takes a local folder in the Hugging Face CLIP or SigLIP layout (config.json's
 model_type picks the family; SigLIP scores are independent sigmoids) or a hub id (default
 openai/clip-vit-base-patch32), downloaded on first use into the Hugging Face cache that Python's

@@ -38,8 +38,8 @@ void add_search_commands(CLI::App& app) {
   zeroshot search --db photos.db "a photo of a dog on a beach"
   zeroshot search --db photos.db --template "a photo of {label}" --top-k 5 "a red car"
   zeroshot search --db photos.db --image query.jpg --min-score 0.9 --json
-The model is the one the index was built with (--repo only to name it, when it moved); the text
-is embedded verbatim unless --template is given. A score is the cosine of the query's and the
+The model is the one the index was built with (--repo and --revision default to it; another
+model is refused: its vectors cannot be compared with the index's). The text is embedded verbatim unless --template is given. A score is the cosine of the query's and the
 image's L2-normalised embeddings; results are best first. An empty index gives no results.
 Text output: one line per image: score, then its absolute path. JSON output:
   [{"path": "/home/me/Pictures/dog.jpg", "score": 0.312}, ...])");
@@ -93,7 +93,7 @@ Text output: one line per image: score, then its absolute path. JSON output:
 Images whose stored embeddings have a cosine of at least T are linked, and linked images form a
 group (a chain of close pairs is one group). Resized, recompressed or lightly edited copies of a
 photo score close to 1 with CLIP models; lower T finds looser matches (and more false ones). No
-image is decoded; every pair is compared (exact, quadratic in the images).
+image is decoded; the model defaults to the index's; every pair is compared (exact, quadratic in the images).
 Text output: each group's paths, one per line, sorted, groups separated by a blank line.
 JSON output: [["/abs/a.jpg", "/abs/a-copy.jpg"], ...])");
   dups->callback([dups_flags, dups] {

@@ -344,7 +344,8 @@ std::vector<SearchHit> Index::search(std::span<const float> embedding,
                                         {.top_k = options.top_k, .min_score = options.min_score});
   std::vector<SearchHit> out;
   out.reserve(hits.size());
-  for (const auto& h : hits) out.push_back({v.paths[h.row], h.score});
+  // A cosine, clamped as zeroshot::cosine does (float sums of unit vectors can pass 1 by an ulp).
+  for (const auto& h : hits) out.push_back({v.paths[h.row], std::clamp(h.score, -1.0f, 1.0f)});
   return out;
 }
 

@@ -98,6 +98,12 @@ TEST(Index, CopiesOfANewContentAreDecodedOnceAndScoresEqualTheModels) {
   EXPECT_EQ(by_image[0].path, (photos / "a.png").string());
   EXPECT_EQ(by_image[1].path, (photos / "b.PNG").string());
   EXPECT_EQ(by_image[0].score, by_image[1].score);
+  // An indexed image as the query: a cosine of 1 at most, however the floats round.
+  const auto self = index.search(Image::from_file((photos / "c.png").string()), {.top_k = 1});
+  ASSERT_EQ(self.size(), 1u);
+  EXPECT_EQ(self[0].path, (photos / "c.png").string());
+  EXPECT_LE(self[0].score, 1.0f);
+  EXPECT_NEAR(self[0].score, 1.0f, 1e-5);
   EXPECT_EQ(index.search("a photo", {.top_k = 1}).size(), 1u);
   EXPECT_TRUE(index.search("a photo", {.min_score = 1.5f}).empty());
 
