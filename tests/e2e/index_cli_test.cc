@@ -425,6 +425,51 @@ TEST(IndexCli, SecondWriterStopsWithAClearMessageAndTheFileStaysValid) {
   fs::remove_all(dir);
 }
 
+TEST(IndexCli, TwoConcurrentRunsOneStopsWithAClearMessageTheFileStaysValid) {
+  const fs::path dir = testing::make_temp_dir("zs_index_");
+  const fs::path photos = make_folder(dir);
+  const auto images = images_under(photos);
+  const fs::path db = dir / "photos.db";
+  const std::string err_a = (dir / "a.err").string();
+  int refused = 0;
+  for (int round = 0; round < 4; ++round) {
+    fs::remove(db);
+    // Run A in the background (stderr to a file), B in the foreground right after it.
+    const std::string a = "timeout 300 " + testing::shell_quote(ZEROSHOT_CLI) + " index --repo " +
+                          testing::shell_quote(testing::kTinyClip) + " --batch 1 -q --db " +
+                          testing::shell_quote(db.string()) + " " +
+                          testing::shell_quote(photos.string()) + " >/dev/null 2>" +
+                          testing::shell_quote(err_a) + " & echo $!";
+    FILE* pipe = ::popen(a.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    int pid_a = 0;
+    ASSERT_EQ(std::fscanf(pipe, "%d", &pid_a), 1);
+    ::pclose(pipe);
+    std::this_thread::sleep_for(std::chrono::milliseconds(round * 40));
+    const auto b = testing::run_cli(
+        with_model({"index", "--db", db.string(), "--batch", "1", "-q", photos.string()}));
+    while (::kill(pid_a, 0) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // Each run either did its work or stopped at once naming the other.
+    for (const std::string& err : {b.err, slurp(err_a)}) {
+      if (!err.empty()) {
+        EXPECT_NE(err.find("another process is updating this index"), std::string::npos) << err;
+        ++refused;
+      }
+    }
+    EXPECT_TRUE(b.exit_code == 0 || b.exit_code == 1) << b.err;
+    // Whatever happened, a rerun completes a valid index: each image once.
+    const json s = index_json(db, {photos.string()});
+    EXPECT_EQ(s["removed"], 0);
+    const auto hits = search_all(db, {"a dog"});
+    std::set<std::string> paths;
+    for (const auto& [p, score] : hits) paths.insert(p);
+    EXPECT_EQ(hits.size(), images.size());
+    EXPECT_EQ(paths.size(), images.size());
+  }
+  std::printf("%d of 8 runs refused by the other\n", refused);
+  fs::remove_all(dir);
+}
+
 TEST(IndexCli, DupsGroupsThePairsAboveTheThresholdOfEmbedCosines) {
   const fs::path dir = testing::make_temp_dir("zs_index_");
   const fs::path photos = dir / "photos";
