@@ -29,6 +29,7 @@ struct ClassifyFlags {
   std::vector<std::string> positional;  // the others: labels, or (batch mode) more images
   std::vector<std::string> labels;      // -l / --label
   std::string labels_file;              // --labels-file
+  std::string db;                       // --db: the images of an index instead of files
   int batch = 8;
   bool quiet = false;
   BatchFlags batch_run;  // --shard, --output, --resume, --format (batch_output.h)
@@ -110,6 +111,9 @@ CLI::App* add_common(CLI::App& app, const char* name, const char* description,
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     command->add_option("--labels-file", flags->labels_file,
                         "File with one label per line (as -l for each line)");
+    command->add_option("--db", flags->db,
+                        "With -l: classify every image of this index (zeroshot index) from its "
+                        "stored vectors, decoding none; the model defaults to the index's");
     command->add_option("--batch", flags->batch, "Images per pass through the model (with -l)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
@@ -197,6 +201,29 @@ void run_classify_batch(const ClassifyFlags& flags) {
   run_batch(paths, job, {.batch = static_cast<std::size_t>(flags.batch), .quiet = flags.quiet});
 }
 
+// classify --db: the JSON lines of classify -l for every indexed image (sorted by path), from the
+// stored vectors.
+void run_classify_db(ClassifyFlags& flags, const CLI::App& command) {
+  if (!flags.image.empty() || !flags.positional.empty())
+    throw CLI::ValidationError("--db", "give no images with --db: the index's images are used");
+  if (flags.labels.empty() && flags.labels_file.empty())
+    throw CLI::ValidationError("--db", "--db needs the labels as -l/--label or --labels-file");
+  flags.batch_run.reject_unless_batch("image inputs (--db prints JSON lines on stdout)");
+  const auto labels = batch_labels(flags);
+  flags.model.default_to_index(command, Index::read_info(flags.db));
+  auto model = flags.model.load();
+  auto index = Index::open(flags.db, model, IndexMode::kRead, flags.model.index_model());
+  const auto options = classify_options(flags);
+  const LabelSet prepared = model.prepare_labels(labels, options);
+  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+  for (const auto& image : index.classify(prepared, options.top_k)) {
+    nlohmann::json scores = nlohmann::json::array();
+    for (const auto& s : image.scores) scores.push_back(common::score_json(s, flags.raw));
+    const nlohmann::json line = {{"image", image.path}, {"results", std::move(scores)}};
+    std::fputs((line.dump(-1, ' ', false, kReplace) + "\n").c_str(), stdout);
+  }
+}
+
 }  // namespace
 
 void add_classify_commands(CLI::App& app) {
@@ -215,6 +242,7 @@ void add_classify_commands(CLI::App& app) {
   zeroshot classify --raw --json dog.jpg "a dog" "a cat"
   zeroshot classify -l dog -l cat -l "sports car" photos/ extra.jpg @more.txt > results.jsonl
   zeroshot classify --labels-file labels.txt --threads 4 photos/
+  zeroshot classify --db photos.db -l dog -l cat -l "sports car" > results.jsonl
 
 Scores: CLIP's are the softmax of the logits over the given labels (they sum to 1); SigLIP's are
 each label's own sigmoid(logit), as Hugging Face's pipeline gives them: independent, not summing to
@@ -236,6 +264,10 @@ sorted) or @FILE (one path per line); one JSON line per image, in order:
 Images are decoded ahead on another thread and run through the model in batches (--batch); the
 labels' text embeddings are computed once. Exit code 1 if any image failed (the others are still
 classified).
+With --db FILE (an index made by zeroshot index) and -l/--labels-file, no image is given or
+decoded: every indexed image is scored from its stored vector, one line per image sorted by path,
+the same lines (and scores) as classify -l gives those files. Images the index recorded as failed
+are left out (zeroshot index lists them).
 
 Large runs (docs/BATCH.md): --shard I/N takes a fixed share of the inputs (by a hash of each path,
 so adding files moves no other file; the N shards together are every input once), by default from
@@ -245,8 +277,12 @@ crash or kill, the same command with --resume skips the images FILE has and redo
 --format csv writes "image,label,score,error" (best label) and one score column per label.
   zeroshot classify -l cat -l dog --shard 2/8 --output part-2.jsonl --resume /data/photos/
   zeroshot classify -l cat -l dog --format csv --output results.csv photos/)");
-  classify->callback([classify_flags] {
-    const ClassifyFlags& flags = *classify_flags;
+  classify->callback([classify_flags, classify] {
+    ClassifyFlags& flags = *classify_flags;
+    if (!flags.db.empty()) {
+      run_classify_db(flags, *classify);
+      return;
+    }
     if (!flags.labels.empty() || !flags.labels_file.empty()) {
       run_classify_batch(flags);
       return;

@@ -38,6 +38,14 @@ Model ModelFlags::load() const {
                       .progress = bar.callback()});
 }
 
+void ModelFlags::default_to_index(const CLI::App& command, const IndexInfo& info) {
+  if (info.repo.empty()) return;
+  if (command.count("--repo") == 0) {
+    repo = info.repo;
+    if (command.count("--revision") == 0) revision = info.revision;
+  }
+}
+
 std::string format_bytes(double bytes) {
   const char* units[] = {"B", "kB", "MB", "GB", "TB"};
   int unit = 0;

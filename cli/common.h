@@ -18,6 +18,10 @@ struct ModelFlags {
   std::string precision = "fp32";  // fp32 | int8
   void add_to(CLI::App& command);
   Model load() const;
+  // For a command on an existing index (--db): unless --repo (--revision) was given on `command`,
+  // the model and revision the index was built with.
+  void default_to_index(const CLI::App& command, const IndexInfo& info);
+  IndexModel index_model() const { return {repo, revision}; }
 };
 
 // "0 B", "999 B", "1.5 kB", "2.3 GB": decimal units, as the hub and huggingface_hub show sizes.
@@ -34,5 +38,7 @@ void add_tokenize_command(CLI::App& app);
 void add_download_command(CLI::App& app);
 void add_cache_command(CLI::App& app);
 void add_serve_command(CLI::App& app);  // server/ does the work
+void add_index_command(CLI::App& app);
+void add_search_commands(CLI::App& app);  // search, dups
 
 }  // namespace zeroshot::cli

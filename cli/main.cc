@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   zeroshot download openai/clip-vit-base-patch16
   zeroshot cache ls
   zeroshot serve --port 8080                 # HTTP API and web page
+  zeroshot index --db photos.db ~/Pictures   # then: zeroshot search --db photos.db "a dog"
 Models: --repo takes a local folder in the Hugging Face CLIP or SigLIP layout (config.json's
 model_type picks the family; SigLIP scores are independent sigmoids) or a hub id (default
 openai/clip-vit-base-patch32), downloaded on first use into the Hugging Face cache that Python's
@@ -29,6 +30,8 @@ Run 'zeroshot SUBCOMMAND --help' for each subcommand's options and examples.)");
   zeroshot::cli::add_download_command(app);
   zeroshot::cli::add_cache_command(app);
   zeroshot::cli::add_serve_command(app);
+  zeroshot::cli::add_index_command(app);
+  zeroshot::cli::add_search_commands(app);
   // Usage errors have the same shape as the others, with the code name "usage" (docs/ERRORS.md).
   auto usage_error = [](const std::string& message) {
     std::cerr << "zeroshot: error (usage): " << message

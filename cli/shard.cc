@@ -7,21 +7,12 @@
 #include <fstream>
 #include <unordered_set>
 
+#include "zeroshot/image.h"
+
 namespace zeroshot::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool has_image_extension(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  for (const char* known : {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
-                            ".heic", ".heif", ".avif", ".jxl", ".pgm", ".ppm", ".pnm"}) {
-    if (ext == known) return true;
-  }
-  return false;
-}
 
 // A whole non-negative decimal number ("07" is 7; "", "-1", "3x", " 3" are not).
 std::optional<std::uint64_t> parse_count(std::string_view text) {
@@ -88,23 +79,44 @@ std::optional<Shard> slurm_shard() {
 
 }  // namespace
 
+namespace {
+
+// @FILE's non-empty lines (a trailing \r dropped), appended to `paths`.
+void read_list(const std::string& arg, std::vector<std::string>& paths) {
+  std::ifstream in(arg.substr(1));
+  if (!in) throw CLI::ValidationError(arg, "cannot read the list file " + arg.substr(1));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) paths.push_back(line);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> expand_lists(const std::vector<std::string>& args) {
+  std::vector<std::string> paths;
+  for (const std::string& arg : args) {
+    if (arg.size() > 1 && arg[0] == '@') {
+      read_list(arg, paths);
+    } else {
+      paths.push_back(arg);
+    }
+  }
+  return paths;
+}
+
 std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
   std::vector<std::string> paths;
   for (const std::string& arg : args) {
     if (arg.size() > 1 && arg[0] == '@') {
-      std::ifstream in(arg.substr(1));
-      if (!in) throw CLI::ValidationError(arg, "cannot read the list file " + arg.substr(1));
-      for (std::string line; std::getline(in, line);) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (!line.empty()) paths.push_back(line);
-      }
+      read_list(arg, paths);
       continue;
     }
     std::error_code ec;
     if (fs::is_directory(arg, ec)) {
       std::vector<std::string> found;
       for (const auto& entry : fs::directory_iterator(arg, ec)) {
-        if (entry.is_regular_file(ec) && has_image_extension(entry.path()))
+        if (entry.is_regular_file(ec) && has_image_extension(entry.path().string()))
           found.push_back(entry.path().string());
       }
       std::sort(found.begin(), found.end());

@@ -17,6 +17,9 @@ namespace zeroshot::cli {
 // recursive), @FILE gives FILE's non-empty lines, anything else is an image path as is (a missing
 // file is reported for that image, in order, like a bad image).
 std::vector<std::string> expand_inputs(const std::vector<std::string>& args);
+// Only the @FILE arguments expanded (to their lines); folders and paths as they are (for
+// `zeroshot index`, whose library call scans folders itself, recursively).
+std::vector<std::string> expand_lists(const std::vector<std::string>& args);
 
 // One task's share: inputs whose shard_of(path, count) == index.
 struct Shard {

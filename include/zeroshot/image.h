@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace zeroshot {
 
@@ -38,5 +39,10 @@ class Image {
   int height_ = 0;
   std::shared_ptr<const std::uint8_t[]> pixels_;
 };
+
+// True for a file name with an image extension (.jpg .jpeg .png .webp .bmp .tif .tiff .gif .heic
+// .heif .avif .jxl .pgm .ppm .pnm, any case): the files a folder gives to the batch CLI and to
+// Index::add.
+bool has_image_extension(std::string_view path);
 
 }  // namespace zeroshot

@@ -5,6 +5,7 @@
 #include "zeroshot/error.h"
 #include "zeroshot/hub.h"
 #include "zeroshot/image.h"
+#include "zeroshot/index.h"
 #include "zeroshot/model.h"
 #include "zeroshot/templates.h"
 #include "zeroshot/version.h"

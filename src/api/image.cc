@@ -1,5 +1,6 @@
 #include "zeroshot/image.h"
 
+#include <cctype>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -50,6 +51,20 @@ Image Image::from_rgb(int width, int height, std::span<const std::uint8_t> rgb) 
 
 std::span<const std::uint8_t> Image::rgb() const noexcept {
   return {pixels_.get(), static_cast<std::size_t>(width_) * height_ * 3};
+}
+
+bool has_image_extension(std::string_view path) {
+  const auto slash = path.find_last_of('/');
+  const auto name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  const auto dot = name.find_last_of('.');
+  if (dot == std::string_view::npos || dot == 0) return false;
+  std::string ext(name.substr(dot));
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* known : {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
+                            ".heic", ".heif", ".avif", ".jxl", ".pgm", ".ppm", ".pnm"}) {
+    if (ext == known) return true;
+  }
+  return false;
 }
 
 }  // namespace zeroshot

@@ -257,7 +257,7 @@ std::optional<Identity> Store::identity() const {
   return id;
 }
 
-void Store::check_or_set_identity(const Identity& identity) {
+void Store::check_identity(const Identity& identity) const {
   if (auto existing = this->identity()) {
     if (existing->model == identity.model && existing->revision == identity.revision &&
         existing->family == identity.family && existing->dim == identity.dim)
@@ -273,6 +273,11 @@ void Store::check_or_set_identity(const Identity& identity) {
                     " with this index, or another --db file (delete this one to rebuild it with "
                     "the new model)");
   }
+}
+
+void Store::check_or_set_identity(const Identity& identity) {
+  check_identity(identity);
+  if (this->identity()) return;
   const bool own_group = !impl_->in_group;
   if (own_group) impl_->exec("BEGIN IMMEDIATE");
   for (const auto& [key, value] : {std::pair<const char*, std::string>{"model", identity.model},

@@ -67,6 +67,9 @@ class Store {
   // Records the identity of a new index; for one that has an identity, throws
   // Error(kInvalidArgument) naming both models unless it is the same.
   void check_or_set_identity(const Identity& identity);
+  // The same check without writing: throws unless the index is empty of an identity or has this
+  // one.
+  void check_identity(const Identity& identity) const;
 
   std::optional<FileRecord> file(const std::string& path) const;
   // A vector stored for a file with this content hash (a copy or a renamed file), if any.
