@@ -333,23 +333,6 @@ TEST(IndexCli, CorruptForeignOrOtherModelIndexIsRefusedAndLeftAsItWas) {
   fs::remove_all(dir);
 }
 
-pid_t spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(ZEROSHOT_CLI));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execv(ZEROSHOT_CLI, argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 TEST(IndexCli, SigkillAtRandomMomentsThenRerunLeavesEachImageOnceWithItsVector) {
   const fs::path dir = testing::make_temp_dir("zs_index_");
   const fs::path photos = make_folder(dir);
@@ -373,7 +356,7 @@ TEST(IndexCli, SigkillAtRandomMomentsThenRerunLeavesEachImageOnceWithItsVector) 
     const std::vector<std::string> args =
         with_model({"index", "--db", db.string(), "--batch", "1", "-q", photos.string()});
     for (int attempt = 0; attempt < 8; ++attempt) {
-      const pid_t pid = spawn(args);
+      const pid_t pid = testing::spawn(args);
       ASSERT_GT(pid, 0);
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
       ::kill(pid, SIGKILL);

@@ -73,23 +73,6 @@ std::string outputs(const std::string& mode, const fs::path& out) {
          slurp(stem + ".errors.jsonl");
 }
 
-pid_t spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(ZEROSHOT_CLI));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execv(ZEROSHOT_CLI, argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 TEST(ResumeCli, SigkillAtRandomMomentsThenResumeGivesEachImageOnceAndTheSameBytes) {
   const auto started = std::chrono::steady_clock::now();
   const fs::path dir = testing::make_temp_dir("zs_resume_");
@@ -126,7 +109,7 @@ TEST(ResumeCli, SigkillAtRandomMomentsThenResumeGivesEachImageOnceAndTheSameByte
       int attempts = 0;
       for (;; ++attempts) {
         ASSERT_LT(attempts, 60) << "no run finished";
-        const pid_t pid = spawn(args);
+        const pid_t pid = testing::spawn(args);
         ASSERT_GT(pid, 0);
         // After 20 kills, let a run finish (bounds the test's time on a slow machine).
         if (attempts < 20) {

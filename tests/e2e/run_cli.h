@@ -3,6 +3,7 @@
 // `timeout` so that a hang fails its test instead of the suite.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +64,25 @@ inline CliResult run_cli(const std::vector<std::string>& args, int timeout_secon
   r.err = slurp(dir / "err");
   fs::remove_all(dir);
   return r;
+}
+
+// Starts the CLI with `args` in a child process (no shell; stdin, stdout and stderr on
+// /dev/null) and returns its pid without waiting: for tests that kill or race runs.
+inline pid_t spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(ZEROSHOT_CLI));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execv(ZEROSHOT_CLI, argv.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 }  // namespace zeroshot::testing

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.h"
 #include "util/mapped_file.h"
 #include "zeroshot/error.h"
 
@@ -11,16 +12,8 @@ namespace {
 const std::string kTiny = std::string(ZEROSHOT_FIXTURES) + "/models/tiny-clip/";
 
 // Expects parse to throw kModelInvalid with every fragment in the message.
-template <typename F>
-void expect_invalid(F parse, std::initializer_list<const char*> fragments) {
-  try {
-    parse();
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kModelInvalid);
-    for (const char* f : fragments)
-      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what() << " lacks " << f;
-  }
+void expect_invalid(const std::function<void()>& parse, const std::vector<std::string>& fragments) {
+  testing::expect_error(parse, ErrorCode::kModelInvalid, fragments);
 }
 
 TEST(ClipConfig, TinyFixture) {
