@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "conformance/label_set_options.h"
 #include "conformance/reference.h"
 #include "zeroshot/zeroshot.h"
 
@@ -61,11 +62,7 @@ void expect_scores_from_reference_texts(const std::string& file) {
   for (const auto& set : reference()["label_sets"]) {
     SCOPED_TRACE(file + " / " + set["name"].get<std::string>());
     const std::vector<std::string> labels = set["labels"];
-    ClassifyOptions options;
-    if (set["template"].is_null())
-      options.prompt_template.reset();
-    else
-      options.prompt_template = set["template"].get<std::string>();
+    const ClassifyOptions options = testing::classify_options(set);
     std::vector<double> logits;
     for (std::size_t i = 0; i < labels.size(); ++i) {
       const auto& text = set["tokens"][i]["text_embeds_norm"];
@@ -95,11 +92,7 @@ TEST_P(GoldenImage, ClassifyMatchesReferenceForEveryLabelSet) {
   for (const auto& set : reference()["label_sets"]) {
     SCOPED_TRACE(file + " / " + set["name"].get<std::string>());
     const std::vector<std::string> labels = set["labels"];
-    ClassifyOptions options;
-    if (set["template"].is_null())
-      options.prompt_template.reset();
-    else
-      options.prompt_template = set["template"].get<std::string>();
+    const ClassifyOptions options = testing::classify_options(set);
     const auto& expected = testing::per_image(set, file);
 
     // Logits = exp(logit_scale) * cosine, from the public embeddings.

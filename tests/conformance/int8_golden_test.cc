@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "conformance/label_set_options.h"
 #include "conformance/reference.h"
 #include "zeroshot/zeroshot.h"
 
@@ -31,11 +32,7 @@ TEST(Int8Model, CloseToTheReferenceOnEveryImage) {
   const auto& set = reference()["label_sets"][0];
   std::vector<std::string> labels;
   for (const auto& l : set["labels"]) labels.push_back(l);
-  ClassifyOptions options;
-  if (set["template"].is_null())
-    options.prompt_template.reset();
-  else
-    options.prompt_template = set["template"].get<std::string>();
+  const ClassifyOptions options = testing::classify_options(set);
   int decided = 0;
   for (const auto& file : testing::image_files()) {
     if (testing::pixels_differ_by_design(file)) continue;

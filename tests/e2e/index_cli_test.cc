@@ -31,12 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::slurp;
 
 const std::vector<std::string> kImages = {
     "exact_224x224.png", "small_100x80.png",  "odd_225x301.png",    "scene_150x110.bmp",

@@ -85,4 +85,12 @@ inline pid_t spawn(const std::vector<std::string>& args) {
   return pid;
 }
 
+// The whole content of a file ("" when it cannot be read).
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 }  // namespace zeroshot::testing
