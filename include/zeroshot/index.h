@@ -131,6 +131,10 @@ class Index {
   std::vector<SearchHit> search(std::span<const float> embedding,
                                 const IndexSearchOptions& options = {});
 
+  // Whether `path` (absolute, as search returns it) is an indexed image with a vector: the
+  // service serves thumbnails of these files only.
+  bool contains(const std::string& path);
+
   // Groups of near-duplicates: images linked by a cosine of at least `threshold` (single linkage:
   // a chain of close pairs is one group), each group sorted by path, the groups by their first
   // path; images without a close one are in no group. Exact: every pair is scored, in chunks

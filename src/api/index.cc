@@ -357,6 +357,11 @@ std::vector<SearchHit> Index::search(const Image& image, const IndexSearchOption
   return search(impl_->model.embed_image(image), options);
 }
 
+bool Index::contains(const std::string& path) {
+  const auto& paths = impl_->loaded().paths;  // sorted by path
+  return std::binary_search(paths.begin(), paths.end(), path);
+}
+
 std::vector<std::vector<std::string>> Index::duplicates(float threshold) {
   const index::Vectors& v = impl_->loaded();
   const std::size_t n = v.paths.size();
