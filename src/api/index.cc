@@ -85,7 +85,8 @@ index::ScannedFile stat_file(const std::string& path, bool& ok) {
           ok ? static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : 0};
 }
 
-Scan scan(std::span<const std::string> paths) {
+Scan scan(std::span<const std::string> paths,
+          const std::function<bool(const std::string&)>& select) {
   Scan out;
   std::set<std::string> seen;
   for (const std::string& given : paths) {
@@ -109,6 +110,7 @@ Scan scan(std::span<const std::string> paths) {
       }
       std::sort(found.begin(), found.end());
       for (auto& f : found) {
+        if (select && !select(f)) continue;
         if (!seen.insert(f).second) continue;
         bool ok = false;
         auto scanned = stat_file(f, ok);
@@ -116,6 +118,7 @@ Scan scan(std::span<const std::string> paths) {
       }
       continue;
     }
+    if (select && !select(path)) continue;
     if (!seen.insert(path).second) continue;
     bool ok = false;
     auto scanned = stat_file(path, ok);
@@ -295,6 +298,13 @@ IndexInfo Index::read_info(const std::string& path) {
 
 IndexInfo Index::info() const { return info_of(impl_->store); }
 
+std::size_t Index::merge(const std::string& into, std::span<const std::string> shards) {
+  auto store = index::Store::open(into, index::Store::Mode::kUpdate);
+  std::size_t copied = 0;
+  for (const auto& shard : shards) copied += store.merge(shard);
+  return copied;
+}
+
 IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions& options) {
   if (impl_->mode != IndexMode::kUpdate) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -307,9 +317,12 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
   const std::size_t batch = std::max<std::size_t>(options.batch, 1);
   IndexUpdate result;
 
-  Scan found = scan(paths);
+  Scan found = scan(paths, options.select);
   result.failed = std::move(found.missing);
-  const index::UpdatePlan plan = index::plan_update(store, found.files, found.folders);
+  index::UpdatePlan plan = index::plan_update(store, found.files, found.folders);
+  // Another shard's files are not this run's to remove.
+  if (options.select)
+    std::erase_if(plan.removed, [&](const auto& p) { return !options.select(p); });
   result.unchanged = plan.unchanged;
 
   std::vector<Pending> todo;
