@@ -34,6 +34,8 @@ packages=(
   # the Python package (bindings/python, ctypes: no compile step) and its tests: pytest, numpy,
   # and the offline venv install (venv, pip, setuptools, wheel) of the ctest python_venv_install
   python3 python3-numpy python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
+  # the Elixir package (bindings/elixir): mix and ExUnit, erl_nif.h for its NIF
+  elixir erlang-dev
 )
 # npm for that test, unless one is already on PATH (NodeSource's nodejs bundles its own and
 # conflicts with Debian's npm package)
