@@ -189,3 +189,30 @@ def test_threads_share_one_model(model):
     for t in threads:
         t.join()
     assert failures == []
+
+
+def test_gil_is_released_during_a_call(model):
+    # One long engine call on a thread: with the GIL released the main thread keeps running
+    # Python meanwhile (short gaps between its ticks); with the GIL held it would stall for the
+    # whole call (one gap as long as the call).
+    import time
+    from PIL import Image
+    pixels = np.asarray(Image.open(image("large_1600x1200_q90.jpg")).convert("RGB"))
+    span = {}
+
+    def work():
+        span["start"] = time.perf_counter()
+        model.embed_images([pixels] * 8)
+        span["end"] = time.perf_counter()
+
+    worker = threading.Thread(target=work)
+    ticks = []
+    worker.start()
+    while worker.is_alive():
+        ticks.append(time.perf_counter())
+    worker.join()
+    inside = [t for t in ticks if span["start"] <= t <= span["end"]]
+    duration = span["end"] - span["start"]
+    gaps = [b - a for a, b in zip([span["start"]] + inside, inside + [span["end"]])]
+    assert duration > 0.05 and len(inside) > 10
+    assert max(gaps) < duration / 2, (max(gaps), duration)

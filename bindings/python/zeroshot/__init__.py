@@ -176,11 +176,16 @@ class Model:
         return model
 
     def close(self):
+        """Releases the model (a shared model stays cached for the process)."""
         if getattr(self, "_handle", None):
             _lib.zs_model_free(self._handle)
             self._handle = ctypes.c_void_p()
 
-    __del__ = close
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone already
+            pass
 
     def __enter__(self):
         return self
