@@ -12,8 +12,8 @@ packages=(
   # libraries
   libvips-dev nlohmann-json3-dev libcurl4-openssl-dev libutf8proc-dev libcli11-dev
   libcpp-httplib-dev
-  # the image index (src/index): SQLite
-  libsqlite3-dev
+  # the image index (src/index): SQLite; hnswlib (header-only) for approximate search
+  libsqlite3-dev libhnswlib-dev
   # SigLIP's tokenizer: Google's SentencePiece library
   libsentencepiece-dev
   # oneDNN; its CMake package (dnnl-config.cmake) looks for the OpenCL headers and ICD loader,
