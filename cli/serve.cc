@@ -23,6 +23,10 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--db", options->db,
                       "Index file (zeroshot index) to search: adds POST /v1/search, GET /v1/index, "
                       "GET /v1/image and the page's Search tab; --repo defaults to its model");
+  command->add_flag("--ann", options->ann,
+                    "With --db: approximate search (an HNSW graph over the index's vectors, built "
+                    "before /health/ready; for large collections; a request's \"exact\": true "
+                    "searches exactly)");
   command->add_option("--host", options->host, "Address to listen on (0.0.0.0: every interface)")
       ->capture_default_str();
   command->add_option("--port", options->port, "Port to listen on (0: any free port, logged)")

@@ -279,6 +279,10 @@ SearchInput read_search_input(const httplib::Request& request, const RequestBody
       bad_request("\"top_k\" must be a whole number from 0 (all) to 1000000, got " + k.dump());
     input.top_k = k.get<std::size_t>();
   }
+  if (body.contains("exact")) {
+    if (!body["exact"].is_boolean()) bad_request("\"exact\" must be true or false");
+    input.exact = body["exact"];
+  }
   if (body.contains("min_score")) {
     const json& m = body["min_score"];
     if (!m.is_number() || !(m.get<double>() >= -1.0 && m.get<double>() <= 1.0))

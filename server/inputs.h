@@ -68,6 +68,7 @@ struct SearchInput {
   std::optional<std::vector<float>> embedding;
   std::size_t top_k = 10;   // 0 = every image
   float min_score = -1.0f;  // hits below it are left out
+  bool exact = false;       // exact search even where the server searches approximately (--ann)
 };
 SearchInput read_search_input(const httplib::Request& request, const RequestBody& body);
 

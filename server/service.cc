@@ -176,6 +176,11 @@ void Service::load() {
     index_.emplace(Index::open(options_.db, served.front().model, IndexMode::kRead,
                                {options_.repos.front(), options_.revision}));
     index_->contains("");
+    if (options_.ann) {
+      // The HNSW graph is built by the first approximate search: now, not in a client's request.
+      const std::vector<float> probe(static_cast<std::size_t>(index_->info().dim), 0.0f);
+      index_->search(probe, {.top_k = 1, .approximate = true});
+    }
     log_line({{"event", "index"}, {"images", index_->info().vectors}});
   }
   served_ = std::move(served);
@@ -362,7 +367,9 @@ void Service::search(const httplib::Request& request, const httplib::ContentRead
   std::vector<SearchHit> hits;
   {
     std::lock_guard lock(index_mutex_);
-    hits = idx.search(query, {.top_k = input.top_k, .min_score = input.min_score});
+    hits = idx.search(query, {.top_k = input.top_k,
+                              .min_score = input.min_score,
+                              .approximate = options_.ann && !input.exact});
   }
   json list = json::array();
   for (const auto& h : hits) list.push_back({{"path", h.path}, {"score", h.score}});

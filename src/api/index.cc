@@ -24,6 +24,7 @@
 
 #include "family/registry.h"
 #include "hub/sha256.h"
+#include "index/ann.h"
 #include "index/search.h"
 #include "index/store.h"
 #include "index/update_plan.h"
@@ -39,6 +40,7 @@ struct Index::Impl {
   Model model;
   IndexMode mode;
   std::optional<index::Vectors> vectors;  // loaded on first search, dropped by add()
+  std::unique_ptr<index::AnnIndex> ann;   // built on first approximate search, dropped by add()
 
   const index::Vectors& loaded() {
     if (!vectors) vectors = store.vectors();
@@ -270,7 +272,7 @@ Index Index::open(const std::string& path, const Model& model, IndexMode mode,
   } else {
     store.check_identity(id);
   }
-  return Index(std::make_unique<Impl>(Impl{std::move(store), model, mode, std::nullopt}));
+  return Index(std::make_unique<Impl>(Impl{std::move(store), model, mode, std::nullopt, nullptr}));
 }
 
 namespace {
@@ -313,6 +315,7 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
                     "to add images");
   }
   impl_->vectors.reset();
+  impl_->ann.reset();
   index::Store& store = impl_->store;
   const std::size_t batch = std::max<std::size_t>(options.batch, 1);
   IndexUpdate result;
@@ -482,8 +485,11 @@ std::vector<SearchHit> Index::search(std::span<const float> embedding,
                                                  " floats; the vectors of " + impl_->store.path() +
                                                  " have " + std::to_string(v.dim));
   }
-  const auto hits = index::exact_search(v.data, embedding, v.dim,
-                                        {.top_k = options.top_k, .min_score = options.min_score});
+  const index::SearchOptions search{.top_k = options.top_k, .min_score = options.min_score};
+  if (options.approximate && !impl_->ann)
+    impl_->ann = std::make_unique<index::AnnIndex>(v.data, v.dim);
+  const auto hits = options.approximate ? impl_->ann->search(v.data, embedding, search)
+                                        : index::exact_search(v.data, embedding, v.dim, search);
   std::vector<SearchHit> out;
   out.reserve(hits.size());
   // A cosine, clamped as zeroshot::cosine does (float sums of unit vectors can pass 1 by an ulp).

@@ -62,6 +62,11 @@ AnnIndex::AnnIndex(std::span<const float> vectors, int dim, const AnnOptions& op
 
 AnnIndex::~AnnIndex() = default;
 
+void AnnIndex::set_ef_search(std::size_t ef) {
+  ef_search_ = std::max<std::size_t>(ef, 1);
+  graph_->hnsw.setEf(ef_search_);
+}
+
 std::size_t AnnIndex::size() const { return graph_->hnsw.cur_element_count; }
 
 std::vector<Hit> AnnIndex::search(std::span<const float> vectors, std::span<const float> query,

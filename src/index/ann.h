@@ -38,6 +38,10 @@ class AnnIndex {
   std::vector<Hit> search(std::span<const float> vectors, std::span<const float> query,
                           const SearchOptions& options = {}) const;
 
+  // Candidates per search from now on (hnswlib keeps one value in the graph): not while
+  // searches run.
+  void set_ef_search(std::size_t ef);
+
   std::size_t size() const;
   int dim() const { return dim_; }
 

@@ -277,6 +277,55 @@ TEST_F(ServeSearch, BadRequestsAreRefusedWithTheirCodes) {
                "unsupported_media_type");
 }
 
+// --ann: the HNSW graph is built before ready; on a collection this small it finds the exact
+// top k (every node is within reach), so the hits equal exact search's, by the server and by
+// `zeroshot search --ann`.
+TEST(ServeAnn, ApproximateSearchOfASmallIndexEqualsExact) {
+  const fs::path dir = make_temp_dir("zs_serve_ann_");
+  const fs::path photos = dir / "photos";
+  fs::create_directories(photos);
+  for (const auto& name : kImages) fs::copy_file(image_path(name), photos / name);
+  const std::string db = (dir / "photos.db").string();
+  ASSERT_EQ(run_cli({"index", "--db", db, "--repo", kTinyClip, "-q", photos.string()}).exit_code,
+            0);
+  ServeProcess server({"--db", db, "--ann", "--threads", "1"});
+  ASSERT_GT(server.port(), 0) << server.log();
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  const auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"search", "--db", db, "--json", "--top-k", "4"});
+    const auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? json::parse(r.out) : json::array();
+  };
+  for (const auto& q : kQueries) {
+    SCOPED_TRACE(q);
+    const json exact = cli({q});
+    ASSERT_EQ(exact.size(), 4u);
+    // Scores to 1e-5: the graph's hits are rescored by a loop, exact search by a GEMM.
+    const json ann = cli({"--ann", q});
+    ASSERT_EQ(ann.size(), exact.size());
+    for (std::size_t i = 0; i < ann.size(); ++i) {
+      EXPECT_EQ(ann[i]["path"], exact[i]["path"]);
+      EXPECT_NEAR(ann[i]["score"].get<double>(), exact[i]["score"].get<double>(), 1e-5);
+    }
+    for (const bool force_exact : {false, true}) {
+      const auto r = server.client().Post(
+          "/v1/search", json({{"text", q}, {"top_k", 4}, {"exact", force_exact}}).dump(),
+          "application/json");
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      const json hits = json::parse(r->body)["hits"];
+      ASSERT_EQ(hits.size(), exact.size());
+      for (std::size_t i = 0; i < hits.size(); ++i) {
+        EXPECT_EQ(hits[i]["path"], exact[i]["path"]);
+        EXPECT_NEAR(hits[i]["score"].get<double>(), exact[i]["score"].get<double>(), 1e-5);
+      }
+    }
+  }
+  EXPECT_EQ(server.terminate(), 0);
+  fs::remove_all(dir);
+}
+
 TEST(ServeWithoutIndex, SearchRoutesAnswerNoIndex) {
   ServeProcess server({"--repo", kTinyClip, "--threads", "1"});
   ASSERT_GT(server.port(), 0) << server.log();
