@@ -137,8 +137,9 @@ class Index {
 
   // Indexes image files and folders (absolute or relative paths; folders recursively, image
   // files by has_image_extension). Incremental: unchanged files (size + mtime) are skipped, new
-  // and changed files are hashed (SHA-256 of the content) and a content already indexed (a copy,
-  // a rename) reuses its vector; the others are decoded and embedded in batches. Files indexed
+  // and changed files are read once, ahead on a thread of their own, and hashed (SHA-256 of the
+  // content); a content already indexed (a copy, a rename) reuses its vector; the others are
+  // decoded from the bytes read and embedded in batches. Files indexed
   // below a folder named here that are no longer there are removed. kUpdate only.
   IndexUpdate add(std::span<const std::string> paths, const IndexAddOptions& options = {});
 
