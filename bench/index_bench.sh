@@ -62,10 +62,14 @@ run_old() {
   "$OLD_CLI" index --db "$work/old.db" --repo "$model" --batch "$batch" -q "$work/images" >/dev/null
   old_runs+=("$(rate "$count" "$s" "$(now)")")
 }
+# The order rotates round by round (the load of a shared machine drifts within a round).
+runs=(run_classify run_index)
+if [ -n "${OLD_CLI:-}" ]; then runs+=(run_old); fi
 for r in $(seq 1 "$rounds"); do
-  if [ $((r % 2)) = 1 ]; then run_classify; run_index; else run_index; run_classify; fi
+  k=${#runs[@]}
+  for j in $(seq 0 $((k - 1))); do "${runs[$(((r - 1 + j) % k))]}"; done
   line="round $r: classify -l ${classify_runs[-1]} images/s, index ${index_runs[-1]} images/s"
-  if [ -n "${OLD_CLI:-}" ]; then run_old; line+=", OLD_CLI index ${old_runs[-1]} images/s"; fi
+  if [ -n "${OLD_CLI:-}" ]; then line+=", OLD_CLI index ${old_runs[-1]} images/s"; fi
   echo "$line"
 done
 if [ -n "${OLD_CLI:-}" ]; then
