@@ -4,6 +4,7 @@
 // texts truncated at 64 tokens, on a model trained with spm_train (nmt_nfkc, as SigLIP's).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -36,6 +37,42 @@ TEST(SiglipTokenizer, IdsMatchSentencePieceDrivenWithHfSteps) {
     truncated += expected.size() == static_cast<std::size_t>(max_length);
   }
   EXPECT_GE(truncated, 4);  // the long texts reach the limit
+}
+
+// Texts with added tokens written in them (</s>, <unk>, <pad>, near-misses such as </S>, < /s>,
+// </s, in every position, with and without spaces) under four tokenizer configurations, against
+// make_special_reference.py's re-implementation of HF's slow path (transformers itself cannot be
+// installed here; that script also re-derives every case of tokenizer-reference.json).
+TEST(SiglipTokenizer, SpecialTokensWrittenInTheTextSplitAsHfSlowTokenizer) {
+  std::ifstream in(kFolder + "/special-tokens-reference.json");
+  const auto ref = nlohmann::json::parse(in);
+  const int max_length = ref["max_length"];
+  ASSERT_EQ(ref["configs"].size(), 4u);
+  for (const auto& config : ref["configs"]) {
+    const std::string name = config["name"];
+    const fs::path dir =
+        fs::temp_directory_path() / ("zs_spm_special_" + name + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    fs::copy_file(kFolder + "/spiece.model", dir / "spiece.model",
+                  fs::copy_options::overwrite_existing);
+    if (!config["tokenizer_config"].is_null())
+      std::ofstream(dir / "tokenizer_config.json") << config["tokenizer_config"].dump();
+    if (!config["special_tokens_map"].is_null())
+      std::ofstream(dir / "special_tokens_map.json") << config["special_tokens_map"].dump();
+    const SiglipTokenizer tokenizer(dir.string(), max_length);
+    fs::remove_all(dir);
+    ASSERT_GE(config["cases"].size(), 300u);
+    int with_special_id = 0;
+    for (const auto& c : config["cases"]) {
+      const std::string text = c["text"];
+      const auto expected = c["ids"].get<std::vector<int>>();
+      EXPECT_EQ(tokenizer.encode(text), expected) << name << ": \"" << text << "\"";
+      with_special_id += std::count(expected.begin(), expected.end() - 1, 1) > 0;
+    }
+    EXPECT_GE(with_special_id, 40) << name;  // many texts really hold </s> as a token
+    const auto padded = tokenizer.model_input("a dog");
+    EXPECT_EQ(padded.back(), config["pad_id"].get<int>()) << name;
+  }
 }
 
 TEST(SiglipTokenizer, ModelInputIsPaddedWithEndTokens) {
