@@ -33,9 +33,9 @@ std::size_t run_end(std::string_view s, std::size_t pos, CharClass cls) {
   return pos;
 }
 
-// One match of the split pattern (tokenizer.json's Split pre-tokenizer) at `pos` (a non-space
-// character); returns its end.
-std::size_t split_match_end(std::string_view s, std::size_t pos) {
+}  // namespace
+
+std::size_t split_pattern_match_end(std::string_view s, std::size_t pos) {
   static constexpr std::array<std::string_view, 2> kSpecials = {"<|startoftext|>", "<|endoftext|>"};
   for (std::string_view sp : kSpecials) {
     if (s.substr(pos, sp.size()) == sp) return pos + sp.size();
@@ -51,6 +51,8 @@ std::size_t split_match_end(std::string_view s, std::size_t pos) {
       return run_end(s, pos, CharClass::kOther);  // [^\s\p{L}\p{N}]+
   }
 }
+
+namespace {
 
 // One match of GPT-2's pattern at `pos` of a whitespace-free piece; returns its end.
 std::size_t gpt2_match_end(std::string_view s, std::size_t pos) {
@@ -70,7 +72,7 @@ bool WordSplitter::next(std::string_view& word) {
       pos_ = next;
     }
     if (pos_ >= text_.size()) return false;
-    const std::size_t end = split_match_end(text_, pos_);
+    const std::size_t end = split_pattern_match_end(text_, pos_);
     piece_ = text_.substr(pos_, end - pos_);
     piece_pos_ = 0;
     pos_ = end;

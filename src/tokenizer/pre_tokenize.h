@@ -16,6 +16,10 @@
 
 namespace zeroshot::tokenizer {
 
+// One match of the Split pattern above at `pos` (a non-space character of valid UTF-8); returns
+// its end.
+std::size_t split_pattern_match_end(std::string_view s, std::size_t pos);
+
 // Yields the pre-tokenized words of a normalised (valid UTF-8) text, in order, as views into it.
 // The byte-level mapping of ByteLevel is implicit: a word's bytes are its byte-level symbols.
 class WordSplitter {
