@@ -10,7 +10,6 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <unordered_map>
 
 #include "tokenizer/bpe.h"
 #include "tokenizer/json_load.h"
@@ -133,7 +132,25 @@ int id_value(const json& v, const std::string& source, const std::string& where)
   return v.get<int>();
 }
 
+// Lengths a file may set (truncation, padding): real files use at most a few thousand; beyond
+// this bound a file is corrupt or hostile and would only make us allocate absurd amounts.
+constexpr int kMaxLength = 1 << 20;
+// Nesting of Sequence components.
+constexpr std::size_t kMaxDepth = 32;
+
+int length_value(const json& v, const std::string& source, const std::string& where) {
+  const int n = id_value(v, source, where);
+  if (n > kMaxLength) invalid(source, where + " " + std::to_string(n) + " is too large");
+  return n;
+}
+
+void check_depth(const std::string& where, const std::string& source) {
+  if (static_cast<std::size_t>(std::count(where.begin(), where.end(), '[')) > kMaxDepth)
+    invalid(source, where + ": Sequence nested too deeply");
+}
+
 std::string type_of(const json& o, const std::string& source, const std::string& where) {
+  check_depth(where, source);
   if (!o.is_object()) invalid(source, where + " must be an object");
   return str_field(o, "type", "", source, where);
 }
@@ -703,8 +720,9 @@ class BpeGeneral final : public Model {
       merged += !prefix_.empty() && b.starts_with(prefix_) ? b.substr(prefix_.size()) : b;
       const int id = vocab_.find(merged);
       if (left < 0 || right < 0 || id < 0) {
-        invalid(source, "model.merges[" + std::to_string(i) + "] \"" + a + " " + b +
-                            "\" uses a token that is not in the vocabulary");
+        const std::string& missing = left < 0 ? a : right < 0 ? b : merged;
+        invalid(source, "model.merges[" + std::to_string(i) + "]: merge '" + a + " " + b +
+                            "' uses token '" + missing + "' that is not in the vocabulary");
       }
       merges_.insert_or_assign(left, right, Merge{rank++, id});
     }
@@ -891,9 +909,10 @@ class Unigram final : public Model {
       const std::string piece = e[0].get<std::string>();
       const double score = e[1].get<double>();
       pieces_.push_back({piece, score});
-      ids_.emplace(piece, static_cast<int>(i));  // the first of a repeated piece (as HF's map)
+      ids_.insert_or_assign(piece, static_cast<int>(i));  // a repeated piece: the later id (HF)
+      for (std::size_t len = 1; len <= piece.size(); ++len)
+        prefixes_.insert_or_assign(std::string_view(piece).substr(0, len), 0);
       min_score = std::min(min_score, score);
-      max_len_ = std::max(max_len_, piece.size());
     }
     unk_score_ = min_score - 10.0;
     if (m.contains("unk_id") && !m["unk_id"].is_null()) {
@@ -903,10 +922,7 @@ class Unigram final : public Model {
     }
     byte_fallback_ = bool_field(m, "byte_fallback", false, source, "model");
   }
-  int token_to_id(std::string_view token) const override {
-    auto it = ids_.find(std::string(token));
-    return it == ids_.end() ? -1 : it->second;
-  }
+  int token_to_id(std::string_view token) const override { return ids_.find(token); }
   void tokenize(const std::string& s, std::vector<int>& ids) const override {
     if (s.empty()) return;
     const std::size_t n = s.size();
@@ -922,13 +938,16 @@ class Unigram final : public Model {
       next_code_point(s, next);
       const std::size_t mblen = next - start;
       bool single = false;
-      for (std::size_t len = 1; len <= max_len_ && start + len <= n; ++len) {
-        auto it = ids_.find(s.substr(start, len));
-        if (it == ids_.end()) continue;
+      // The trie's common-prefix search: every piece that starts here, shortest first.
+      for (std::size_t len = 1; start + len <= n; ++len) {
+        const std::string_view prefix = std::string_view(s).substr(start, len);
+        if (prefixes_.find(prefix) < 0) break;
+        const int id = ids_.find(prefix);
+        if (id < 0) continue;
         Node& target = best[start + len];
-        const double candidate = pieces_[static_cast<std::size_t>(it->second)].score + here;
+        const double candidate = pieces_[static_cast<std::size_t>(id)].score + here;
         if (target.starts_at < 0 || candidate > target.score) {
-          target = {it->second, candidate, static_cast<long>(start)};
+          target = {id, candidate, static_cast<long>(start)};
         }
         if (len == mblen) single = true;
       }
@@ -970,17 +989,16 @@ class Unigram final : public Model {
     }
     std::reverse(strings.begin(), strings.end());
     for (const std::string& str : strings) {
-      auto it = ids_.find(str);
-      if (it != ids_.end()) {
-        ids.push_back(it->second);
+      if (const int id = ids_.find(str); id >= 0) {
+        ids.push_back(id);
         continue;
       }
       if (byte_fallback_) {
         std::vector<int> bytes;
         for (const char b : str) {
-          auto bit = ids_.find(byte_piece(static_cast<unsigned char>(b)));
-          if (bit == ids_.end()) break;
-          bytes.push_back(bit->second);
+          const int bid = ids_.find(byte_piece(static_cast<unsigned char>(b)));
+          if (bid < 0) break;
+          bytes.push_back(bid);
         }
         if (bytes.size() == str.size()) {
           ids.insert(ids.end(), bytes.begin(), bytes.end());
@@ -997,8 +1015,8 @@ class Unigram final : public Model {
     double score;
   };
   std::vector<Entry> pieces_;
-  std::unordered_map<std::string, int> ids_;
-  std::size_t max_len_ = 0;
+  TokenTable ids_;
+  TokenTable prefixes_;  // every prefix of a piece (the trie's paths)
   double unk_score_ = 0;
   int unk_id_ = -1;
   bool byte_fallback_ = false;
@@ -1124,7 +1142,10 @@ struct JsonTokenizer::Impl {
 };
 
 JsonTokenizer JsonTokenizer::from_json(std::string_view json_text, const std::string& source) {
-  TokenizerJson parsed = parse_tokenizer_json(json_text, source);
+  return from_parsed(parse_tokenizer_json(json_text, source), source);
+}
+
+JsonTokenizer JsonTokenizer::from_parsed(TokenizerJson parsed, const std::string& source) {
   try {
     const json& root = parsed.rest;
     if (!root.is_object()) invalid(source, "expected a JSON object");
@@ -1241,7 +1262,7 @@ JsonTokenizer JsonTokenizer::from_json(std::string_view json_text, const std::st
 
     if (root.contains("truncation") && !root["truncation"].is_null()) {
       const json& t = root["truncation"];
-      impl->truncation = id_value(t.at("max_length"), source, "truncation.max_length");
+      impl->truncation = length_value(t.at("max_length"), source, "truncation.max_length");
       const std::string dir = str_field(t, "direction", "Right", source, "truncation");
       if (dir != "Right" && dir != "Left")
         invalid(source, "truncation.direction \"" + dir + "\" is not Right/Left");
@@ -1252,7 +1273,7 @@ JsonTokenizer JsonTokenizer::from_json(std::string_view json_text, const std::st
       impl->pad = true;
       const json& strategy = p.at("strategy");
       if (strategy.is_object() && strategy.contains("Fixed")) {
-        impl->pad_length = id_value(strategy["Fixed"], source, "padding.strategy.Fixed");
+        impl->pad_length = length_value(strategy["Fixed"], source, "padding.strategy.Fixed");
       } else if (!(strategy.is_string() && strategy.get<std::string>() == "BatchLongest")) {
         invalid(source, "padding.strategy must be \"BatchLongest\" or {\"Fixed\": n}");
       }
@@ -1260,7 +1281,7 @@ JsonTokenizer JsonTokenizer::from_json(std::string_view json_text, const std::st
       impl->pad_left = str_field(p, "direction", "Right", source, "padding") == "Left";
       if (p.contains("pad_to_multiple_of") && !p["pad_to_multiple_of"].is_null())
         impl->pad_multiple =
-            id_value(p["pad_to_multiple_of"], source, "padding.pad_to_multiple_of");
+            length_value(p["pad_to_multiple_of"], source, "padding.pad_to_multiple_of");
     }
     impl->index_tokens();
     return JsonTokenizer(std::move(impl));
@@ -1269,22 +1290,35 @@ JsonTokenizer JsonTokenizer::from_json(std::string_view json_text, const std::st
   }
 }
 
-std::vector<int> JsonTokenizer::encode(std::string_view text, bool add_special_tokens) const {
+namespace {
+
+std::vector<int> encode_impl(const JsonTokenizer::Impl& impl, std::string_view text,
+                             bool add_special_tokens, int truncation, bool truncate_left) {
   check_utf8(text);
-  const Impl& impl = *impl_;
   std::vector<int> ids;
+  const std::size_t added =
+      add_special_tokens ? impl.single.before.size() + impl.single.after.size() : 0;
+  // With right truncation, once `limit` ids exist the rest of the text cannot change them.
+  const std::size_t limit = truncation < 0 ? std::numeric_limits<std::size_t>::max()
+                            : static_cast<std::size_t>(truncation) > added
+                                ? static_cast<std::size_t>(truncation) - added
+                                : 0;
+  auto full = [&] { return !truncate_left && ids.size() >= limit; };
   auto run_model = [&](std::string normalized, bool at_start) {
     std::vector<Piece> pieces;
-    if (normalized.empty()) return;
+    if (normalized.empty() || full()) return;
     pieces.push_back({std::move(normalized), at_start});
     if (impl.pre_tokenizer) (*impl.pre_tokenizer)(pieces);
-    for (const Piece& p : pieces) impl.m().tokenize(p.text, ids);
+    for (const Piece& p : pieces) {
+      if (full()) break;
+      impl.m().tokenize(p.text, ids);
+    }
   };
   // 1. non-normalized added tokens on the raw text; 2. normalizer on each piece between them,
   // then the normalized added tokens on its result.
   std::size_t pos = 0;
   auto text_piece = [&](std::string_view raw, bool at_start) {
-    if (raw.empty()) return;
+    if (raw.empty() || full()) return;
     std::string normalized =
         impl.normalizer ? (*impl.normalizer)(std::string(raw)) : std::string(raw);
     std::size_t npos = 0;
@@ -1304,17 +1338,11 @@ std::vector<int> JsonTokenizer::encode(std::string_view text, bool add_special_t
   text_piece(text.substr(pos), pos == 0);
 
   // Truncation, leaving room for the post-processor's tokens.
-  const std::size_t added =
-      add_special_tokens ? impl.single.before.size() + impl.single.after.size() : 0;
-  if (impl.truncation >= 0) {
-    const std::size_t limit =
-        static_cast<std::size_t>(impl.truncation) > added ? impl.truncation - added : 0;
-    if (ids.size() > limit) {
-      if (impl.truncate_left) {
-        ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(limit));
-      } else {
-        ids.resize(limit);
-      }
+  if (truncation >= 0 && ids.size() > limit) {
+    if (truncate_left) {
+      ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(limit));
+    } else {
+      ids.resize(limit);
     }
   }
   if (add_special_tokens) {
@@ -1337,7 +1365,25 @@ std::vector<int> JsonTokenizer::encode(std::string_view text, bool add_special_t
   return ids;
 }
 
+}  // namespace
+
+std::vector<int> JsonTokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  return encode_impl(*impl_, text, add_special_tokens, impl_->truncation, impl_->truncate_left);
+}
+
+std::vector<int> JsonTokenizer::encode_truncated(std::string_view text, int max_length) const {
+  if (max_length < 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "max_length must not be negative, got " + std::to_string(max_length));
+  }
+  return encode_impl(*impl_, text, true, max_length, false);
+}
+
 JsonTokenizer JsonTokenizer::with_truncation(int max_length) const {
+  if (max_length < 0 || max_length > kMaxLength) {
+    throw Error(ErrorCode::kInvalidArgument, "tokenizer length " + std::to_string(max_length) +
+                                                 " is outside 0.." + std::to_string(kMaxLength));
+  }
   auto copy = std::make_shared<Impl>(*impl_);
   copy->shared_model = impl_->shared_model;
   copy->truncation = max_length;
@@ -1347,6 +1393,10 @@ JsonTokenizer JsonTokenizer::with_truncation(int max_length) const {
 }
 
 JsonTokenizer JsonTokenizer::with_padding(int length, int pad_id) const {
+  if (length < 0 || length > kMaxLength || pad_id < 0) {
+    throw Error(ErrorCode::kInvalidArgument, "tokenizer length " + std::to_string(length) +
+                                                 " is outside 0.." + std::to_string(kMaxLength));
+  }
   auto copy = std::make_shared<Impl>(*impl_);
   copy->shared_model = impl_->shared_model;
   copy->pad = true;

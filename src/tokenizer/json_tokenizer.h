@@ -28,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/json_load.h"
+
 namespace zeroshot::tokenizer {
 
 class JsonTokenizer {
@@ -35,10 +37,16 @@ class JsonTokenizer {
   // `source` names the file in error messages. Throws Error(kModelInvalid) for malformed JSON,
   // an inconsistent file, or a component this engine does not implement (named in the message).
   static JsonTokenizer from_json(std::string_view json_text, const std::string& source);
+  // The same from a document already parsed (or assembled: tokenizer.h's vocab.json +
+  // merges.txt form).
+  static JsonTokenizer from_parsed(TokenizerJson parsed, const std::string& source);
 
   // The ids of HF's `tokenizer.encode(text, add_special_tokens)` with the file's truncation and
   // padding (or those set below). Throws Error(kInvalidArgument) if `text` is not valid UTF-8.
   std::vector<int> encode(std::string_view text, bool add_special_tokens = true) const;
+  // encode with truncation to `max_length` (Right) instead of the file's. Stops reading the text
+  // once the kept ids are known.
+  std::vector<int> encode_truncated(std::string_view text, int max_length) const;
 
   // What transformers' call with truncation=True, max_length=n and padding="max_length" sets
   // (returns a configured copy; the original is unchanged).
