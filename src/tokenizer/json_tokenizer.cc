@@ -1293,7 +1293,8 @@ JsonTokenizer JsonTokenizer::from_parsed(TokenizerJson parsed, const std::string
 namespace {
 
 std::vector<int> encode_impl(const JsonTokenizer::Impl& impl, std::string_view text,
-                             bool add_special_tokens, int truncation, bool truncate_left) {
+                             bool add_special_tokens, int truncation, bool truncate_left,
+                             bool pad) {
   check_utf8(text);
   std::vector<int> ids;
   const std::size_t added =
@@ -1349,7 +1350,7 @@ std::vector<int> encode_impl(const JsonTokenizer::Impl& impl, std::string_view t
     ids.insert(ids.begin(), impl.single.before.begin(), impl.single.before.end());
     ids.insert(ids.end(), impl.single.after.begin(), impl.single.after.end());
   }
-  if (impl.pad) {
+  if (pad && impl.pad) {
     std::size_t target =
         impl.pad_length >= 0 ? static_cast<std::size_t>(impl.pad_length) : ids.size();
     if (impl.pad_multiple > 0 && target % static_cast<std::size_t>(impl.pad_multiple) != 0)
@@ -1368,7 +1369,8 @@ std::vector<int> encode_impl(const JsonTokenizer::Impl& impl, std::string_view t
 }  // namespace
 
 std::vector<int> JsonTokenizer::encode(std::string_view text, bool add_special_tokens) const {
-  return encode_impl(*impl_, text, add_special_tokens, impl_->truncation, impl_->truncate_left);
+  return encode_impl(*impl_, text, add_special_tokens, impl_->truncation, impl_->truncate_left,
+                     true);
 }
 
 std::vector<int> JsonTokenizer::encode_truncated(std::string_view text, int max_length) const {
@@ -1376,7 +1378,7 @@ std::vector<int> JsonTokenizer::encode_truncated(std::string_view text, int max_
     throw Error(ErrorCode::kInvalidArgument,
                 "max_length must not be negative, got " + std::to_string(max_length));
   }
-  return encode_impl(*impl_, text, true, max_length, false);
+  return encode_impl(*impl_, text, true, max_length, false, false);
 }
 
 JsonTokenizer JsonTokenizer::with_truncation(int max_length) const {

@@ -44,8 +44,9 @@ class JsonTokenizer {
   // The ids of HF's `tokenizer.encode(text, add_special_tokens)` with the file's truncation and
   // padding (or those set below). Throws Error(kInvalidArgument) if `text` is not valid UTF-8.
   std::vector<int> encode(std::string_view text, bool add_special_tokens = true) const;
-  // encode with truncation to `max_length` (Right) instead of the file's. Stops reading the text
-  // once the kept ids are known.
+  // encode with truncation to `max_length` (Right) instead of the file's, and no padding (the
+  // caller pads: a call's padding replaces the file's). Stops reading the text once the kept ids
+  // are known.
   std::vector<int> encode_truncated(std::string_view text, int max_length) const;
 
   // What transformers' call with truncation=True, max_length=n and padding="max_length" sets

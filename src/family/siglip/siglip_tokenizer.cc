@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "config/json_reader.h"
+#include "tokenizer/json_tokenizer.h"
 #include "tokenizer/slow_added_tokens.h"
 #include "tokenizer/unicode.h"
 #include "util/mapped_file.h"
@@ -346,6 +347,78 @@ std::vector<int> SiglipTokenizer::model_input(std::string_view text) const {
   std::vector<int> ids = encode(text);
   ids.resize(static_cast<std::size_t>(impl_->max_length), impl_->pad_id);
   return ids;
+}
+
+struct SiglipFastTokenizer::Impl {
+  explicit Impl(tokenizer::JsonTokenizer t) : engine(std::move(t)) {}
+  tokenizer::JsonTokenizer engine;
+  int max_length = 64;
+  int pad_id = 0;
+};
+
+SiglipFastTokenizer::SiglipFastTokenizer(const std::string& folder, int max_length) {
+  const std::string path = (fs::path(folder) / "tokenizer.json").string();
+  if (!fs::is_regular_file(path)) {
+    throw Error(ErrorCode::kModelNotFound, path + " is missing");
+  }
+  if (max_length < 1) {
+    throw Error(ErrorCode::kModelInvalid,
+                "SigLIP text length " + std::to_string(max_length) + ": expected at least 1");
+  }
+  auto impl =
+      std::make_unique<Impl>(tokenizer::JsonTokenizer::from_json(util::read_file(path), path));
+  impl->max_length = max_length;
+  // The pad token the call pads with: tokenizer_config.json, special_tokens_map.json, the file's
+  // own padding section, "<pad>".
+  std::optional<std::string> pad;
+  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    const std::string p = (fs::path(folder) / name).string();
+    if (pad || !fs::is_regular_file(p)) continue;
+    const auto root = config::json_reader::parse_object(util::read_file(p), p);
+    if (auto it = root.find("pad_token"); it != root.end() && !it->is_null()) {
+      if (it->is_string()) {
+        pad = it->get<std::string>();
+      } else if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) {
+        pad = (*it)["content"].get<std::string>();
+      } else {
+        invalid(p, "'pad_token' must be a string or an object with a 'content'");
+      }
+    }
+  }
+  if (pad) {
+    const auto id = impl->engine.token_to_id(*pad);
+    if (!id) invalid(path, "the pad token \"" + *pad + "\" is not in the vocabulary");
+    impl->pad_id = *id;
+  } else {
+    const json root = json::parse(util::read_file(path), nullptr, false);
+    if (root.is_object() && root.contains("padding") && root["padding"].is_object() &&
+        root["padding"].contains("pad_id") && root["padding"]["pad_id"].is_number_unsigned()) {
+      impl->pad_id = root["padding"]["pad_id"].get<int>();
+    } else if (const auto id = impl->engine.token_to_id("<pad>")) {
+      impl->pad_id = *id;
+    } else {
+      invalid(path, "no pad token (tokenizer_config.json's pad_token, the file's padding, <pad>)");
+    }
+  }
+  impl_ = std::move(impl);
+}
+
+SiglipFastTokenizer::~SiglipFastTokenizer() = default;
+
+std::vector<int> SiglipFastTokenizer::encode(std::string_view text) const {
+  return impl_->engine.encode_truncated(text, impl_->max_length);
+}
+
+std::vector<int> SiglipFastTokenizer::model_input(std::string_view text) const {
+  std::vector<int> ids = encode(text);
+  ids.resize(static_cast<std::size_t>(impl_->max_length), impl_->pad_id);
+  return ids;
+}
+
+std::unique_ptr<TextTokenizer> load_text_tokenizer(const std::string& folder, int max_length) {
+  if (fs::is_regular_file(fs::path(folder) / "tokenizer.json"))
+    return std::make_unique<SiglipFastTokenizer>(folder, max_length);
+  return std::make_unique<SiglipTokenizer>(folder, max_length);
 }
 
 }  // namespace zeroshot::family::siglip

@@ -46,4 +46,31 @@ class SiglipTokenizer final : public TextTokenizer {
   std::unique_ptr<const Impl> impl_;
 };
 
+// The fast tokenizer of a SigLIP folder that ships tokenizer.json (SigLIP 2's fixed-resolution
+// checkpoints: a Gemma tokenizer, BPE with byte fallback), which transformers' zero-shot
+// pipeline then uses (AutoTokenizer prefers the fast one): the file's pipeline (tokenizer/
+// json_tokenizer.h; for SigLIP 2 "▁" for spaces, <eos> appended), truncated to max_length with
+// the post-processor's tokens kept, padded with the pad token (tokenizer_config.json /
+// special_tokens_map.json's pad_token, else the file's padding, else "<pad>"; SigLIP 2: id 0) to
+// max_length, as padding="max_length", truncation=True. No lower-casing: the pipeline does none
+// (SigLIP 2's model card asks users to lowercase their labels themselves).
+class SiglipFastTokenizer final : public TextTokenizer {
+ public:
+  // Throws Error(kModelNotFound) if tokenizer.json is missing, kModelInvalid naming the file
+  // for what the engine cannot read or a pad token it cannot find.
+  SiglipFastTokenizer(const std::string& folder, int max_length);
+  ~SiglipFastTokenizer() override;
+
+  std::vector<int> encode(std::string_view text) const override;
+  std::vector<int> model_input(std::string_view text) const override;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<const Impl> impl_;
+};
+
+// tokenizer.json if the folder has one (the fast tokenizer the pipeline uses), else spiece.model.
+std::unique_ptr<TextTokenizer> load_text_tokenizer(const std::string& folder, int max_length);
+
 }  // namespace zeroshot::family::siglip

@@ -130,5 +130,49 @@ TEST(SiglipTokenizer, BadInputIsAnError) {
   fs::remove_all(dir);
 }
 
+// SigLIP 2's layout: a Gemma-style tokenizer.json (BPE with byte fallback, "▁" for spaces,
+// <eos> appended) and no spiece.model. The pipeline's ids (truncation to 64 keeping <eos>,
+// padding with <pad> id 0 to 64) against HF's engine on 1300 texts (fixtures/tokenizer_json).
+TEST(SiglipFastTokenizer, GemmaTokenizerJsonAsThePipeline) {
+  const fs::path dir = fs::temp_directory_path() / ("zs_siglip2_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string fixtures = std::string(ZEROSHOT_FIXTURES) + "/tokenizer_json/";
+  fs::copy_file(fixtures + "bpe_byte_fallback.json", dir / "tokenizer.json",
+                fs::copy_options::overwrite_existing);
+  std::ofstream(dir / "tokenizer_config.json") << R"({"pad_token": "<pad>", "eos_token": "<eos>"})";
+  const auto tok = load_text_tokenizer(dir.string(), 64);
+  fs::remove_all(dir);
+  std::ifstream in(fixtures + "bpe_byte_fallback.reference.json");
+  const auto ref = nlohmann::json::parse(in);
+  ASSERT_GE(ref["cases"].size(), 1000u);
+  int padded = 0;
+  for (const auto& c : ref["cases"]) {
+    const std::string text = c["text"];
+    const auto expected = c["ids"].get<std::vector<int>>();  // the file pads to 64 with 0
+    ASSERT_EQ(expected.size(), 64u);
+    EXPECT_EQ(tok->model_input(text), expected) << text;
+    auto unpadded = expected;
+    while (!unpadded.empty() && unpadded.back() == 0) unpadded.pop_back();
+    EXPECT_EQ(tok->encode(text), unpadded) << text;
+    EXPECT_EQ(unpadded.back(), 1);  // <eos>, also where the text was truncated
+    padded += unpadded.size() < 64;
+  }
+  EXPECT_GE(padded, 1000);
+}
+
+TEST(SiglipFastTokenizer, FolderWithBothPrefersTokenizerJson) {
+  const fs::path dir = fs::temp_directory_path() / ("zs_siglip2b_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(kFolder + "/spiece.model", dir / "spiece.model",
+                fs::copy_options::overwrite_existing);
+  EXPECT_NE(dynamic_cast<const SiglipTokenizer*>(load_text_tokenizer(dir.string(), 64).get()),
+            nullptr);
+  fs::copy_file(std::string(ZEROSHOT_FIXTURES) + "/tokenizer_json/bpe_byte_fallback.json",
+                dir / "tokenizer.json", fs::copy_options::overwrite_existing);
+  EXPECT_NE(dynamic_cast<const SiglipFastTokenizer*>(load_text_tokenizer(dir.string(), 64).get()),
+            nullptr);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace zeroshot::family::siglip
