@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto model = zeroshot::Model::load({.repo = argv[1]});
-  const char* words[] = {"dog",    "golden retriever", "sports car", "Eiffel Tower", "café",
-                         "T-shirt", "jack-o'-lantern", "hot-air balloon", "espresso", "tabby cat"};
+  const char* words[] = {"dog",      "golden retriever", "sports car",      "Eiffel Tower",
+                         "café",     "T-shirt",          "jack-o'-lantern", "hot-air balloon",
+                         "espresso", "tabby cat"};
   std::vector<std::string> labels;
   for (int i = 0; i < 100; ++i)
     labels.push_back("a photo of a " + std::string(words[i % 10]) + " number " + std::to_string(i));
