@@ -15,10 +15,12 @@
 #include "conformance/naive_siglip.h"
 #include "conformance/reference.h"
 #include "e2e/run_cli.h"
+#include "e2e/serve_process.h"
 #include "family/siglip/siglip_config.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "safetensors/safetensors.h"
+#include "support/fake_hub.h"
 #include "support/random_clip.h"
 #include "util/mapped_file.h"
 #include "zeroshot/zeroshot.h"
@@ -170,6 +172,30 @@ TEST(Siglip2, CliTokenizeAndClassify) {
     const std::string label = entry["label"];
     const double logit = t.naive->logit(image, t.naive->text(hf_ids().at(label)));
     EXPECT_NEAR(entry["score"].get<double>(), testing::NaiveSiglip::sigmoid(logit), kTolerance);
+  }
+}
+
+// `zeroshot serve` with the SigLIP 2 folder: the reference's sigmoid scores over HTTP (prompts
+// "a photo of {label}", padded with <pad> 0 as the pipeline pads them).
+TEST(Siglip2, ServerClassifiesWithSigmoidScores) {
+  TinySiglip2& t = tiny();
+  const testing::ServeProcess server({"--repo", t.folder.string()});
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  const std::string file = "scene_640x480.png";
+  const auto image = t.naive->image(pixels_of(file));
+  auto r = server.client().Post("/v1/classify?label=dog&label=sports%20car&raw=true",
+                                testing::read_binary(testing::image_path(file)), "image/png");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto scores = nlohmann::json::parse(r->body)["results"][0]["scores"];
+  ASSERT_EQ(scores.size(), 2u) << r->body;
+  for (const auto& s : scores) {
+    auto ids = t.model.tokenize("a photo of " + s["label"].get<std::string>());
+    EXPECT_EQ(ids.back(), 1);  // <eos>
+    ids.resize(64, 0);
+    const double logit = t.naive->logit(image, t.naive->text(ids));
+    EXPECT_NEAR(s["logit"].get<double>(), logit, kTolerance);
+    EXPECT_NEAR(s["score"].get<double>(), testing::NaiveSiglip::sigmoid(logit), kTolerance);
   }
 }
 
