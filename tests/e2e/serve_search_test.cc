@@ -19,6 +19,7 @@
 #include "conformance/reference.h"
 #include "e2e/run_cli.h"
 #include "e2e/serve_process.h"
+#include "support/base64.h"
 
 namespace zeroshot::testing {
 namespace {
@@ -31,28 +32,7 @@ const std::vector<std::string> kImages = {
     "cmyk_200x150.jpg",  "scene_640x480.png", "gray16_240x180.png", "palette_P_256x256.png"};
 const std::vector<std::string> kQueries = {"a dog", "a red car", "a photo of a tree"};
 
-// RFC 4648 base64 (standard alphabet, padded), independent of the server's decoder.
-std::string base64(const std::string& bytes) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                       (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    for (int k = 3; k >= 0; --k) out.push_back(kAlphabet[(v >> (6 * k)) & 63]);
-  }
-  const std::size_t left = bytes.size() - i;
-  if (left > 0) {
-    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (left == 2) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(left == 2 ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
+using testing::base64;
 
 // GET /v1/image?path=PATH, PATH percent-encoded here (every byte but RFC 3986's unreserved ones);
 // the clients send it as it is (set_url_encode(false)).

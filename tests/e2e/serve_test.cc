@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "e2e/serve_process.h"
+#include "support/base64.h"
 #include "support/fake_hub.h"
 #include "zeroshot/zeroshot.h"
 
@@ -31,28 +32,7 @@ const std::vector<std::string> kFixtures = {"scene_640x480_q92.jpg", "small_100x
                                             "exif_orientation6_320x240.jpg", "scene_150x110.bmp"};
 const std::vector<std::string> kLabels = {"a dog", "a cat", "a red car", "a tree"};
 
-// RFC 4648 base64 (standard alphabet, padded), written here independently of the server's decoder.
-std::string base64(const std::string& bytes) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                       (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    for (int k = 3; k >= 0; --k) out.push_back(kAlphabet[(v >> (6 * k)) & 63]);
-  }
-  if (i + 1 == bytes.size()) {
-    const unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    out += std::string{kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == bytes.size()) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                       (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    out += std::string{kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63],
-                       kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
-}
+using testing::base64;
 
 json parse(const httplib::Result& r) {
   EXPECT_TRUE(r) << "no response";
