@@ -268,7 +268,8 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
   std::vector<std::string> decode_paths;
   decode_paths.reserve(to_decode.size());
   for (std::size_t i : to_decode) decode_paths.push_back(todo[i].file.path);
-  DecodeAhead decoder({.threads = std::max<std::size_t>(options.decode_threads, 1)});
+  DecodeAhead decoder({.threads = std::max<std::size_t>(options.decode_threads, 1),
+                       .decode = impl_->model.decode_options(options.decode)});
   auto stream = decoder.stream(ImageSource::files(decode_paths), 2 * batch);
   std::vector<std::size_t> members;  // todo indexes of this batch's decoded images
   std::vector<Image> images;
