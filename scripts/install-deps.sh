@@ -31,6 +31,8 @@ packages=(
   # regenerating tests/fixtures/siglip (make_siglip_fixtures.py, run by hand with /usr/bin/python3):
   # spm_train, the SentencePiece Python binding with its protobuf, Pillow
   sentencepiece python3-sentencepiece python3-protobuf python3-pil
+  # bench/decode_bench.sh (never in CI): real photographs to make camera-size test pictures from
+  mate-backgrounds
 )
 # npm for that test, unless one is already on PATH (NodeSource's nodejs bundles its own and
 # conflicts with Debian's npm package)
