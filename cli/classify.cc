@@ -251,6 +251,8 @@ void add_classify_commands(CLI::App& app) {
 Scores: CLIP's are the softmax of the logits over the given labels (they sum to 1); SigLIP's are
 each label's own sigmoid(logit), as Hugging Face's pipeline gives them: independent, not summing to
 1 (a label's score does not change when other labels are added). Both are sorted best first.
+SigLIP 2 (a tokenizer.json in the folder) does not lowercase labels, as Hugging Face's pipeline;
+its model card asks for lowercase labels, so write them in lowercase.
 Text output: one line per label, best first: score, then label (with --raw: score, logit, cosine,
 label). JSON output:
   [{"label": "a dog", "score": 0.97}, ...]

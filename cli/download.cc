@@ -33,7 +33,7 @@ void add_download_command(CLI::App& app) {
   HF_TOKEN=hf_... zeroshot download my-org/private-clip
 
 Fetches config.json, model.safetensors, preprocessor_config.json and the tokenizer files (CLIP's
-tokenizer.json, vocab.json, merges.txt; SigLIP's spiece.model) into
+tokenizer.json, vocab.json, merges.txt; SigLIP's spiece.model; SigLIP 2's tokenizer.json) into
 HF_HUB_CACHE (default ~/.cache/huggingface/hub), exactly as Python's huggingface_hub would, then
 prints the snapshot folder. Files already cached are not downloaded again; an interrupted
 download resumes. Later commands (classify --repo ...) then work offline (HF_HUB_OFFLINE=1).

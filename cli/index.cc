@@ -16,6 +16,7 @@ void add_index_command(CLI::App& app) {
     bool json = false;
     bool quiet = false;
     int batch = 16;
+    ShardFlags shard;
     std::vector<std::string> inputs;
   };
   auto flags = std::make_shared<Flags>();
@@ -29,6 +30,7 @@ void add_index_command(CLI::App& app) {
   command->add_option("--batch", flags->batch, "Images per pass through the model")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  flags->shard.add_to(*command);
   command
       ->add_option("PATHS", flags->inputs,
                    "Images, folders (scanned recursively for image files) and @list.txt (one "
@@ -38,6 +40,7 @@ void add_index_command(CLI::App& app) {
   zeroshot index --db photos.db ~/Pictures
   zeroshot index --db photos.db --repo google/siglip-base-patch16-224 ~/Pictures more.jpg @list.txt
   zeroshot index --db photos.db --json ~/Pictures     # rerun at any time: only changes are done
+  zeroshot index --db part-3.db --shard 3/16 /data/photos   # then: zeroshot index-merge
 Paths are stored absolute. Rerunning is incremental: a file with the size and mtime it had is
 skipped; a new or changed file is hashed (SHA-256) and, if the index holds a file of the same
 content (a copy, a rename), takes its vector without decoding; the others are decoded and embedded
@@ -52,9 +55,13 @@ Output: a one-line summary (text), or with --json one object, last on stdout:
 A file that cannot be read or decoded is recorded with its error, listed in "failed" (and on
 stderr) and skipped by later runs until it changes. The exit code is still 0: the index is
 complete, failures included, and a rerun would not change them; check "failed". Exit 1 for an
-error that stops the run (not an index, another model, another run holding the file).)");
+error that stops the run (not an index, another model, another run holding the file).
+Sharded (docs/BATCH.md): --shard I/N (or a Slurm job array, or --shards N in a Kubernetes Indexed
+Job) indexes only the files whose absolute path hashes to I, into a --db file of the shard's own;
+`zeroshot index-merge --db all.db part-*.db` then merges the shard files into one index.)");
   command->callback([flags] {
     const auto paths = expand_lists(flags->inputs);
+    const std::optional<Shard> shard = flags->shard.resolve();
     auto model = flags->model.load();
     auto index = Index::open(flags->db, model, IndexMode::kUpdate, flags->model.index_model());
     const bool show = !flags->quiet && ::isatty(STDERR_FILENO) != 0;
@@ -62,6 +69,11 @@ error that stops the run (not an index, another model, another run holding the f
     IndexAddOptions options{
         .batch = static_cast<std::size_t>(flags->batch),
         .decode = flags->model.decode == "fast" ? DecodeMode::kFast : DecodeMode::kExact};
+    if (shard) {
+      options.select = [shard = *shard](const std::string& path) {
+        return shard_of(path, shard.count) == shard.index;
+      };
+    }
     if (show) {
       options.progress = [&drawn](std::size_t done, std::size_t total) {
         if (total == 0) return;
@@ -92,6 +104,39 @@ error that stops the run (not an index, another model, another run holding the f
         "content); %zu images indexed\n",
         flags->db.c_str(), update.added, update.updated, update.unchanged, update.removed,
         update.failed.size(), update.reused, info.vectors);
+  });
+
+  struct MergeFlags {
+    std::string db;
+    std::vector<std::string> shards;
+    bool json = false;
+  };
+  auto merge_flags = std::make_shared<MergeFlags>();
+  auto* merge = app.add_subcommand(
+      "index-merge", "Merge index files (the shards of a sharded zeroshot index) into one");
+  merge->add_option("--db", merge_flags->db, "The merged index file (created if missing)")
+      ->required();
+  merge->add_flag("--json", merge_flags->json, "Print the summary as one JSON object on stdout");
+  merge->add_option("SHARDS", merge_flags->shards, "Index files made by zeroshot index")
+      ->required();
+  merge->footer(R"(Examples:
+  zeroshot index-merge --db photos.db part-*.db
+  zeroshot index-merge --db photos.db --json part-0.db part-1.db
+Every file record of each shard (vectors and recorded failures) is copied into --db; no model is
+loaded and no image is read. All files must hold vectors of the same model (--repo, --revision;
+another is refused, naming both). Each shard is one transaction: a merge killed at any moment,
+then rerun, gives the same index. A path in several shards takes the last one's record.
+Output: a one-line summary, or with --json {"merged": N, "shards": K, "images": M}.)");
+  merge->callback([merge_flags] {
+    const std::size_t merged = Index::merge(merge_flags->db, merge_flags->shards);
+    const IndexInfo info = Index::read_info(merge_flags->db);
+    if (merge_flags->json) {
+      print_json(
+          {{"merged", merged}, {"shards", merge_flags->shards.size()}, {"images", info.vectors}});
+      return;
+    }
+    std::printf("%s: %zu records merged from %zu index files; %zu images indexed\n",
+                merge_flags->db.c_str(), merged, merge_flags->shards.size(), info.vectors);
   });
 }
 

@@ -16,6 +16,7 @@ void add_search_commands(CLI::App& app) {
     std::string image;
     std::string text;
     bool json = false;
+    bool ann = false;
   };
   auto flags = std::make_shared<Flags>();
   auto* command =
@@ -33,6 +34,9 @@ void add_search_commands(CLI::App& app) {
                       "verbatim");
   auto* image = command->add_option("--image", flags->image, "Search by this image instead");
   command->add_flag("--json", flags->json, "Print JSON for scripts");
+  command->add_flag("--ann", flags->ann,
+                    "Approximate search (an HNSW graph, built in memory first: slower than exact "
+                    "for one query; for checking its recall on your data, or in zeroshot serve)");
   command->add_option("TEXT", flags->text, "The text to search for")->excludes(image);
   command->footer(R"(Examples:
   zeroshot search --db photos.db "a photo of a dog on a beach"
@@ -60,7 +64,8 @@ Text output: one line per image: score, then its absolute path. JSON output:
     flags->model.default_to_index(*command, Index::read_info(flags->db));
     auto model = flags->model.load();
     auto index = Index::open(flags->db, model, IndexMode::kRead, flags->model.index_model());
-    const IndexSearchOptions options{.top_k = flags->top_k, .min_score = flags->min_score};
+    const IndexSearchOptions options{
+        .top_k = flags->top_k, .min_score = flags->min_score, .approximate = flags->ann};
     const auto hits = flags->image.empty() ? index.search(text, options)
                                            : index.search(Image::from_file(flags->image), options);
     if (flags->json) {

@@ -9,7 +9,8 @@ namespace zeroshot::cli {
 void add_serve_command(CLI::App& app) {
   auto options = std::make_shared<server::ServeOptions>();
   auto* command = app.add_subcommand(
-      "serve", "HTTP API (classify, label, similarity, embeddings) with a web page at /");
+      "serve",
+      "HTTP API (classify, label, similarity, embeddings; search with --db) with a web page at /");
   command
       ->add_option("--repo", options->repos,
                    "Model to serve (repeat for several; the first is the default): a local "
@@ -19,6 +20,13 @@ void add_serve_command(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command->add_option("--revision", options->revision, "Branch, tag or commit of hub repos")
       ->capture_default_str();
+  command->add_option("--db", options->db,
+                      "Index file (zeroshot index) to search: adds POST /v1/search, GET /v1/index, "
+                      "GET /v1/image and the page's Search tab; --repo defaults to its model");
+  command->add_flag("--ann", options->ann,
+                    "With --db: approximate search (an HNSW graph over the index's vectors, built "
+                    "before /health/ready; for large collections; a request's \"exact\": true "
+                    "searches exactly)");
   command->add_option("--host", options->host, "Address to listen on (0.0.0.0: every interface)")
       ->capture_default_str();
   command->add_option("--port", options->port, "Port to listen on (0: any free port, logged)")
@@ -71,11 +79,22 @@ void add_serve_command(CLI::App& app) {
   curl -s localhost:8080/v1/classify -F image=@dog.jpg -F label=dog -F label=cat
   curl -s 'localhost:8080/v1/classify?label=dog&label=cat' -H 'Content-Type: image/jpeg' \
        --data-binary @dog.jpg
+  zeroshot serve --db photos.db                    # the index's model, plus search
+  curl -s localhost:8080/v1/search -H 'Content-Type: application/json' \
+       -d '{"text": "a photo of a dog on a beach", "top_k": 5}'
 Open http://127.0.0.1:8080/ for the web page. /health/ready answers 503 until the models are
 loaded and warmed up; SIGTERM drains (answers every accepted request) and exits 0. One JSON log
 line per request on stderr. Routes, limits and errors: docs/SERVING.md.)zs");
-  command->callback([options] {
+  command->callback([options, command] {
     auto run = *options;
+    if (!run.db.empty() && run.repos.empty()) {
+      // The model the index was built with (a missing or foreign file fails here, unchanged).
+      const IndexInfo info = Index::read_info(run.db);
+      if (!info.repo.empty()) {
+        run.repos.push_back(info.repo);
+        if (command->count("--revision") == 0) run.revision = info.revision;
+      }
+    }
     if (run.repos.empty()) run.repos.push_back(std::string(kDefaultRepo));
     const int status = server::serve(run);
     if (status != 0) throw CLI::RuntimeError(status);

@@ -16,7 +16,8 @@ void add_tokenize_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "tokenize",
       "Print the model's token ids: CLIP <|startoftext|> ... <|endoftext|> (at most 77), SigLIP "
-      "SentencePiece ids ending with </s> (at most 64, not padded)");
+      "SentencePiece ids ending with </s>, SigLIP 2 tokenizer.json ids ending with <eos> (at most "
+      "64, not padded)");
   flags->model.add_to(*command);
   command->add_flag("--json", flags->json, "Print JSON for scripts");
   command->add_option("TEXT", flags->texts, "Texts to tokenize (verbatim, no template)")

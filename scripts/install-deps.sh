@@ -12,8 +12,8 @@ packages=(
   # libraries
   libvips-dev nlohmann-json3-dev libcurl4-openssl-dev libutf8proc-dev libcli11-dev
   libcpp-httplib-dev
-  # the image index (src/index): SQLite
-  libsqlite3-dev
+  # the image index (src/index): SQLite; hnswlib (header-only) for approximate search
+  libsqlite3-dev libhnswlib-dev
   # SigLIP's tokenizer: Google's SentencePiece library
   libsentencepiece-dev
   # oneDNN; its CMake package (dnnl-config.cmake) looks for the OpenCL headers and ICD loader,
@@ -31,6 +31,11 @@ packages=(
   # regenerating tests/fixtures/siglip (make_siglip_fixtures.py, run by hand with /usr/bin/python3):
   # spm_train, the SentencePiece Python binding with its protobuf, Pillow
   sentencepiece python3-sentencepiece python3-protobuf python3-pil
+  # the Python package (bindings/python, ctypes: no compile step) and its tests: pytest, numpy,
+  # and the offline venv install (venv, pip, setuptools, wheel) of the ctest python_venv_install
+  python3 python3-numpy python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
+  # the Elixir package (bindings/elixir): mix and ExUnit, erl_nif.h for its NIF
+  elixir erlang-dev
   # bench/decode_bench.sh (never in CI): real photographs to make camera-size test pictures from
   mate-backgrounds
 )

@@ -245,4 +245,51 @@ EmbeddingsInput read_embeddings_input(const httplib::Request& request, const Req
   return input;
 }
 
+SearchInput read_search_input(const httplib::Request& request, const RequestBody& raw) {
+  if (content_type(request) != "application/json")
+    throw HttpError(415, "unsupported_media_type", "Content-Type must be application/json");
+  const json body = parse_json(raw);
+  SearchInput input;
+  int queries = 0;
+  if (body.contains("text")) {
+    if (!body["text"].is_string()) bad_request("\"text\" must be a string");
+    input.text = body["text"].get<std::string>();
+    ++queries;
+  }
+  if (body.contains("image")) {
+    input.image = image_from_text(body["image"], 0);
+    ++queries;
+  }
+  if (body.contains("embedding")) {
+    const json& e = body["embedding"];
+    if (!e.is_array() || e.empty()) bad_request("\"embedding\" must be an array of numbers");
+    std::vector<float> v;
+    v.reserve(e.size());
+    for (const auto& x : e) {
+      if (!x.is_number()) bad_request("\"embedding\" must be an array of numbers");
+      v.push_back(x.get<float>());
+    }
+    input.embedding = std::move(v);
+    ++queries;
+  }
+  if (queries != 1) bad_request("give exactly one of \"text\", \"image\" or \"embedding\"");
+  if (body.contains("top_k")) {
+    const json& k = body["top_k"];
+    if (!k.is_number_unsigned() || k.get<std::uint64_t>() > 1'000'000)
+      bad_request("\"top_k\" must be a whole number from 0 (all) to 1000000, got " + k.dump());
+    input.top_k = k.get<std::size_t>();
+  }
+  if (body.contains("exact")) {
+    if (!body["exact"].is_boolean()) bad_request("\"exact\" must be true or false");
+    input.exact = body["exact"];
+  }
+  if (body.contains("min_score")) {
+    const json& m = body["min_score"];
+    if (!m.is_number() || !(m.get<double>() >= -1.0 && m.get<double>() <= 1.0))
+      bad_request("\"min_score\" must be a number from -1 to 1, got " + m.dump());
+    input.min_score = m.get<float>();
+  }
+  return input;
+}
+
 }  // namespace zeroshot::server

@@ -61,4 +61,15 @@ struct EmbeddingsInput {
 EmbeddingsInput read_embeddings_input(const httplib::Request& request, const RequestBody& body,
                                       const ServeOptions& limits);
 
+// POST /v1/search: one query (a text, an image or an embedding) and how many hits to return.
+struct SearchInput {
+  std::optional<std::string> text;
+  std::optional<ImageInput> image;
+  std::optional<std::vector<float>> embedding;
+  std::size_t top_k = 10;   // 0 = every image
+  float min_score = -1.0f;  // hits below it are left out
+  bool exact = false;       // exact search even where the server searches approximately (--ann)
+};
+SearchInput read_search_input(const httplib::Request& request, const RequestBody& body);
+
 }  // namespace zeroshot::server

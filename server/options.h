@@ -12,6 +12,10 @@ struct ServeOptions {
   // Models served; the first is the default of requests that name none.
   std::vector<std::string> repos;
   std::string revision = "main";
+  // An index file (zeroshot index) of the first model's vectors: adds /v1/search, /v1/index and
+  // /v1/image (thumbnails of indexed files only). "" = none.
+  std::string db;
+  bool ann = false;  // approximate search (an HNSW graph built at start) for /v1/search
   std::string host = "127.0.0.1";  // loopback unless told otherwise
   int port = 8080;                 // 0 = any free port (logged)
   // The bearer API key: read from this file, else from ZEROSHOT_API_KEY; none = no auth.

@@ -1,8 +1,12 @@
 #include "service.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,9 +25,9 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-const std::set<std::string> kRoutes = {"/",         "/health/live",   "/health/ready",
-                                       "/metrics",  "/v1/models",     "/v1/classify",
-                                       "/v1/label", "/v1/similarity", "/v1/embeddings"};
+const std::set<std::string> kRoutes = {
+    "/",         "/health/live",   "/health/ready",  "/metrics",   "/v1/models", "/v1/classify",
+    "/v1/label", "/v1/similarity", "/v1/embeddings", "/v1/search", "/v1/index",  "/v1/image"};
 
 // What the request log line needs from the handler. A handler runs on the thread that read its
 // request and then writes its response and log line, so a thread_local carries it.
@@ -130,6 +134,18 @@ Slots embed_slots(const std::vector<ImageInput>& images, DecodeAhead& decoder,
   return slots;
 }
 
+// The Content-Type of an image file, from its extension (the formats has_image_extension takes).
+std::string image_type(const std::string& path) {
+  std::string ext = path.substr(path.find_last_of("./") + 1);
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::map<std::string, std::string> kTypes = {
+      {"jpg", "image/jpeg"},  {"jpeg", "image/jpeg"}, {"png", "image/png"},  {"gif", "image/gif"},
+      {"webp", "image/webp"}, {"bmp", "image/bmp"},   {"tif", "image/tiff"}, {"tiff", "image/tiff"},
+      {"avif", "image/avif"}, {"heic", "image/heic"}};
+  const auto it = kTypes.find(ext);
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
 }  // namespace
 
 Service::Service(ServeOptions options, std::string api_key)
@@ -157,6 +173,19 @@ void Service::load() {
         {repo, model, std::make_unique<Batcher>(model, limits, metrics_),
          model.decode_options(options_.fast_decode ? DecodeMode::kFast : DecodeMode::kExact,
                               options_.max_pixels)});
+  }
+  if (!options_.db.empty()) {
+    // The first model's vectors (another model's are refused with how to rebuild). contains()
+    // loads them now, so that the first search pays nothing.
+    index_.emplace(Index::open(options_.db, served.front().model, IndexMode::kRead,
+                               {options_.repos.front(), options_.revision}));
+    index_->contains("");
+    if (options_.ann) {
+      // The HNSW graph is built by the first approximate search: now, not in a client's request.
+      const std::vector<float> probe(static_cast<std::size_t>(index_->info().dim), 0.0f);
+      index_->search(probe, {.top_k = 1, .approximate = true});
+    }
+    log_line({{"event", "index"}, {"images", index_->info().vectors}});
   }
   served_ = std::move(served);
   ready_ = true;
@@ -294,6 +323,109 @@ void Service::models(httplib::Response& response) const {
   send_json(response, 200, {{"object", "list"}, {"data", std::move(data)}});
 }
 
+Index& Service::index() {
+  if (options_.db.empty()) {
+    throw HttpError(404, "no_index",
+                    "this server has no index: start it with zeroshot serve --db FILE (an index "
+                    "made by zeroshot index)");
+  }
+  if (!ready_) {
+    throw HttpError(503, "not_ready", "the index is still loading; retry when /health/ready is 200",
+                    1);
+  }
+  return *index_;
+}
+
+void Service::search(const httplib::Request& request, const httplib::ContentReader& reader,
+                     httplib::Response& response) {
+  const auto deadline = t_context.start + std::chrono::milliseconds(options_.timeout_ms);
+  const SearchInput input =
+      read_search_input(request, read_body(request, reader, options_.max_body_bytes));
+  Index& idx = index();
+  const Served& s = served("");
+  std::vector<float> query;
+  if (input.text) {
+    try {
+      query = s.model.embed_text(*input.text);  // verbatim, as zeroshot search
+    } catch (const Error& e) {
+      throw http_error(e, "text: ");
+    }
+  } else if (input.image) {
+    const Slots slots =
+        embed_slots({*input.image}, decoder_, s.decode, *s.batcher, options_.max_queue,
+                    client_gone_probe(request), deadline, options_.timeout_ms);
+    if (slots.errors[0]) {
+      send_json(response, 400, {{"error", *slots.errors[0]}});
+      return;
+    }
+    query = *slots.embeddings[0];
+  } else {
+    // Any length: scored by the cosine, so the embedding is L2-normalised here.
+    query = *input.embedding;
+    double norm = 0;
+    for (float x : query) norm += static_cast<double>(x) * x;
+    if (!(norm > 0) || !std::isfinite(norm))
+      throw HttpError(400, "bad_request", "\"embedding\" must be finite and not all zeros");
+    const auto scale = static_cast<float>(1.0 / std::sqrt(norm));
+    for (float& x : query) x *= scale;
+  }
+  std::vector<SearchHit> hits;
+  {
+    std::lock_guard lock(index_mutex_);
+    hits = idx.search(query, {.top_k = input.top_k,
+                              .min_score = input.min_score,
+                              .approximate = options_.ann && !input.exact});
+  }
+  json list = json::array();
+  for (const auto& h : hits) list.push_back({{"path", h.path}, {"score", h.score}});
+  send_json(response, 200, {{"model", s.repo}, {"hits", std::move(list)}});
+}
+
+void Service::index_info(httplib::Response& response) {
+  Index& idx = index();
+  IndexInfo info;
+  {
+    std::lock_guard lock(index_mutex_);
+    info = idx.info();
+  }
+  send_json(response, 200,
+            {{"model", options_.repos.front()},
+             {"revision", info.revision},
+             {"family", info.family},
+             {"embedding_dim", info.dim},
+             {"count", info.vectors},
+             {"failures", info.failures}});
+}
+
+void Service::image(const httplib::Request& request, httplib::Response& response) {
+  Index& idx = index();
+  const std::string path = request.get_param_value("path");
+  bool indexed = false;
+  if (!path.empty()) {
+    std::lock_guard lock(index_mutex_);
+    indexed = idx.contains(path);
+  }
+  // Only the indexed images are served, by the exact path search returned: no other file of the
+  // machine can be read through this route.
+  if (!indexed) {
+    throw HttpError(404, "not_found",
+                    "no indexed image has the path '" + path +
+                        "' (give ?path= exactly as /v1/search returned it)");
+  }
+  struct stat st {};
+  std::ifstream in;
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) in.open(path, std::ios::binary);
+  if (!in.is_open()) {
+    throw HttpError(410, "gone",
+                    "the indexed file " + path +
+                        " cannot be read any more (moved or deleted: rerun zeroshot index)");
+  }
+  std::string bytes(std::istreambuf_iterator<char>(in), {});
+  response.set_header("Cache-Control", "private, max-age=300");
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_content(std::move(bytes), image_type(path));
+}
+
 void Service::install(httplib::Server& http) {
   // Auth before routing: every route but the health checks and the page needs the key.
   http.set_pre_routing_handler([this](const httplib::Request& request,
@@ -372,6 +504,12 @@ void Service::install(httplib::Server& http) {
   http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& response) {
     guarded(response, [&] { models(response); });
   });
+  http.Get("/v1/index", [this](const httplib::Request&, httplib::Response& response) {
+    guarded(response, [&] { index_info(response); });
+  });
+  http.Get("/v1/image", [this](const httplib::Request& request, httplib::Response& response) {
+    guarded(response, [&] { image(request, response); });
+  });
   // Bodies are read by the routes themselves (read_body), under --max-body-bytes.
   using Reader = httplib::ContentReader;
   http.Post("/v1/classify", [this](const httplib::Request& request, httplib::Response& response,
@@ -385,6 +523,10 @@ void Service::install(httplib::Server& http) {
   http.Post("/v1/similarity", [this](const httplib::Request& request, httplib::Response& response,
                                      const Reader& reader) {
     guarded(response, [&] { similarity(request, reader, response); });
+  });
+  http.Post("/v1/search", [this](const httplib::Request& request, httplib::Response& response,
+                                 const Reader& reader) {
+    guarded(response, [&] { search(request, reader, response); });
   });
   http.Post("/v1/embeddings", [this](const httplib::Request& request, httplib::Response& response,
                                      const Reader& reader) {

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "zeroshot/decode_ahead.h"
+#include "zeroshot/index.h"
 #include "zeroshot/model.h"
 
 namespace zeroshot::server {
@@ -48,6 +51,12 @@ class Service {
   void embeddings(const httplib::Request& request, const httplib::ContentReader& reader,
                   httplib::Response& response);
   void models(httplib::Response& response) const;
+  void search(const httplib::Request& request, const httplib::ContentReader& reader,
+              httplib::Response& response);
+  void index_info(httplib::Response& response);
+  void image(const httplib::Request& request, httplib::Response& response);
+  // The index of --db (503 while loading, 404 without --db).
+  Index& index();
 
   ServeOptions options_;
   std::string api_key_;  // "" = no auth; never logged
@@ -56,6 +65,10 @@ class Service {
   // --max-queue waiting are refused (429).
   DecodeAhead decoder_;
   std::vector<Served> served_;  // filled by load(), read only once ready_
+  // --db's index, opened by load() with the first model. An Index is one database connection:
+  // one request at a time uses it (searches are one matrix product: short).
+  std::optional<Index> index_;
+  std::mutex index_mutex_;
   std::atomic<bool> ready_ = false;
 };
 

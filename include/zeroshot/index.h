@@ -81,6 +81,10 @@ struct IndexAddOptions {
   // Called after each batch is committed (and once at the start) with the new and changed files
   // done and their total. Must not throw.
   std::function<void(std::size_t done, std::size_t total)> progress = nullptr;
+  // Only the files (absolute paths, as stored) for which it returns true are scanned, added or
+  // removed: one shard's share of a collection, indexed into a file of its own and merged with
+  // Index::merge (the CLI's --shard I/N). Null: every file.
+  std::function<bool(const std::string& path)> select = nullptr;
 };
 
 struct SearchHit {
@@ -91,6 +95,13 @@ struct SearchHit {
 struct IndexSearchOptions {
   std::size_t top_k = 10;   // 0 = every image
   float min_score = -1.0f;  // hits scoring below it are left out
+  // Approximate search: an HNSW graph over the stored vectors, built on the first approximate
+  // search and kept by this Index (building takes far longer than one exact search: about a
+  // minute per 100,000 vectors on 2 cores; worth it for a process that answers many queries over
+  // a large collection, e.g. zeroshot serve --ann). Each hit's score is still its exact cosine,
+  // but a few of the true best may be missing (recall@10 >= 0.95 on clustered data in
+  // bench/search_bench). top_k = 0 is always exact.
+  bool approximate = false;
 };
 
 // One indexed image's scores against labels (Index::classify).
@@ -109,6 +120,14 @@ class Index {
   // updating it.
   static Index open(const std::string& path, const Model& model, IndexMode mode,
                     const IndexModel& identity);
+  // Merges the index files `shards` (each made by add(), e.g. one per shard of a collection) into
+  // the index file `into` (created if missing), without a model: every file record is copied,
+  // each shard in one transaction (a merge killed at any moment leaves `into` as of its last
+  // shard; rerunning it gives the same result). A path in several files takes the last one's
+  // record. Throws zeroshot::Error: kInvalidArgument when a file is not a zeroshot index (left as
+  // it was) or holds vectors of another model than the others (both named); kIo as open(kUpdate).
+  // Returns the records copied.
+  static std::size_t merge(const std::string& into, std::span<const std::string> shards);
   // What the index file holds, without a model (to load the model it was built with). Throws as
   // open(kRead).
   static IndexInfo read_info(const std::string& path);
@@ -121,8 +140,9 @@ class Index {
 
   // Indexes image files and folders (absolute or relative paths; folders recursively, image
   // files by has_image_extension). Incremental: unchanged files (size + mtime) are skipped, new
-  // and changed files are hashed (SHA-256 of the content) and a content already indexed (a copy,
-  // a rename) reuses its vector; the others are decoded and embedded in batches. Files indexed
+  // and changed files are read once, ahead on a thread of their own, and hashed (SHA-256 of the
+  // content); a content already indexed (a copy, a rename) reuses its vector; the others are
+  // decoded from the bytes read and embedded in batches. Files indexed
   // below a folder named here that are no longer there are removed. kUpdate only.
   IndexUpdate add(std::span<const std::string> paths, const IndexAddOptions& options = {});
 
@@ -133,6 +153,10 @@ class Index {
   // An L2-normalised embedding of this index's model ([info().dim]).
   std::vector<SearchHit> search(std::span<const float> embedding,
                                 const IndexSearchOptions& options = {});
+
+  // Whether `path` (absolute, as search returns it) is an indexed image with a vector: the
+  // service serves thumbnails of these files only.
+  bool contains(const std::string& path);
 
   // Groups of near-duplicates: images linked by a cosine of at least `threshold` (single linkage:
   // a chain of close pairs is one group), each group sorted by path, the groups by their first

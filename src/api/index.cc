@@ -1,20 +1,30 @@
 // zeroshot::Index: the public index of an image collection over index::Store (the SQLite file),
 // index::plan_update (what a scan changes) and index::exact_search (one GEMM), with the model's
-// embeddings, hub::sha256_file (content hashes) and DecodeAhead (decoding ahead of the model).
+// embeddings, hub::Sha256 (content hashes of the bytes read once) and DecodeAhead (decoding those
+// bytes ahead of the model).
 #include "zeroshot/index.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <filesystem>
+#include <fstream>
+#include <future>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
 #include "family/registry.h"
 #include "hub/sha256.h"
+#include "index/ann.h"
 #include "index/search.h"
 #include "index/store.h"
 #include "index/update_plan.h"
@@ -30,6 +40,7 @@ struct Index::Impl {
   Model model;
   IndexMode mode;
   std::optional<index::Vectors> vectors;  // loaded on first search, dropped by add()
+  std::unique_ptr<index::AnnIndex> ann;   // built on first approximate search, dropped by add()
 
   const index::Vectors& loaded() {
     if (!vectors) vectors = store.vectors();
@@ -76,7 +87,8 @@ index::ScannedFile stat_file(const std::string& path, bool& ok) {
           ok ? static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : 0};
 }
 
-Scan scan(std::span<const std::string> paths) {
+Scan scan(std::span<const std::string> paths,
+          const std::function<bool(const std::string&)>& select) {
   Scan out;
   std::set<std::string> seen;
   for (const std::string& given : paths) {
@@ -100,6 +112,7 @@ Scan scan(std::span<const std::string> paths) {
       }
       std::sort(found.begin(), found.end());
       for (auto& f : found) {
+        if (select && !select(f)) continue;
         if (!seen.insert(f).second) continue;
         bool ok = false;
         auto scanned = stat_file(f, ok);
@@ -107,6 +120,7 @@ Scan scan(std::span<const std::string> paths) {
       }
       continue;
     }
+    if (select && !select(path)) continue;
     if (!seen.insert(path).second) continue;
     bool ok = false;
     auto scanned = stat_file(path, ok);
@@ -128,6 +142,119 @@ struct Pending {
   std::string hash;
 };
 
+// describe(), with a decode error's "image buffer" (the bytes' name) replaced by the file's path.
+std::string describe_for(const Error& e, const std::string& path) {
+  static const std::string kBuffer = "image buffer";
+  std::string message = e.what();
+  if (message.rfind(kBuffer, 0) == 0) message = path + message.substr(kBuffer.size());
+  return std::string(error_code_name(e.code())) + ": " + message;
+}
+
+// Reads and hashes the new and changed files in order, on a thread of its own, at most `ahead`
+// files (and about 256 MB) ahead of next(): the one read of each file.
+class FileReader {
+ public:
+  struct Read {
+    std::size_t todo = 0;  // index into the files given
+    std::string bytes;
+    std::string hash;                  // SHA-256 of bytes, lowercase hex
+    std::optional<std::string> error;  // why the file could not be read ("image_read: ...")
+  };
+
+  FileReader(const std::vector<Pending>& todo, std::size_t ahead) : ahead_(ahead) {
+    std::vector<std::string> paths;
+    paths.reserve(todo.size());
+    for (const auto& p : todo) paths.push_back(p.file.path);
+    thread_ = std::thread([this, paths = std::move(paths)] { run(paths); });
+  }
+  ~FileReader() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  // The next file in order, waiting for it; nullopt after the last.
+  std::optional<Read> next() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !queue_.empty() || finished_; });
+    if (queue_.empty()) return std::nullopt;
+    Read read = std::move(queue_.front());
+    queue_.pop_front();
+    bytes_ -= read.bytes.size();
+    changed_.notify_all();
+    return read;
+  }
+
+ private:
+  static constexpr std::size_t kMaxBytes = std::size_t{256} << 20;
+
+  static Read read_one(std::size_t index, const std::string& path) {
+    Read read;
+    read.todo = index;
+    try {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) {
+        throw Error(ErrorCode::kImageRead, path + ": cannot read image: " + std::strerror(errno));
+      }
+      if (!S_ISREG(st.st_mode))
+        throw Error(ErrorCode::kImageRead, path + ": cannot read image: not a regular file");
+      std::ifstream in(path, std::ios::binary);
+      if (!in) {
+        throw Error(ErrorCode::kImageRead,
+                    path + ": cannot read image: permission denied or unreadable");
+      }
+      // The size of the scan, then whatever the file has grown by since.
+      std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+      in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      bytes.resize(static_cast<std::size_t>(in.gcount()));
+      char more[65536];
+      while (in.read(more, sizeof more) || in.gcount() > 0)
+        bytes.append(more, static_cast<std::size_t>(in.gcount()));
+      hub::Sha256 sha;
+      sha.update(bytes.data(), bytes.size());
+      read.hash = sha.hex_digest();
+      read.bytes = std::move(bytes);
+    } catch (const Error& e) {
+      read.error = describe(e);
+    } catch (const std::exception& e) {
+      read.error =
+          std::string(error_code_name(ErrorCode::kImageRead)) + ": " + path + ": " + e.what();
+    }
+    return read;
+  }
+
+  void run(const std::vector<std::string>& paths) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      Read read = read_one(i, paths[i]);
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] {
+        return stop_ || (queue_.size() < ahead_ && (queue_.empty() || bytes_ < kMaxBytes));
+      });
+      if (stop_) return;
+      bytes_ += read.bytes.size();
+      queue_.push_back(std::move(read));
+      changed_.notify_all();
+    }
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    changed_.notify_all();
+  }
+
+  const std::size_t ahead_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Read> queue_;
+  std::size_t bytes_ = 0;  // of the reads in queue_
+  bool stop_ = false;
+  bool finished_ = false;
+  std::thread thread_;  // last: started once the rest is ready
+};
+
 }  // namespace
 
 Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -145,7 +272,7 @@ Index Index::open(const std::string& path, const Model& model, IndexMode mode,
   } else {
     store.check_identity(id);
   }
-  return Index(std::make_unique<Impl>(Impl{std::move(store), model, mode, std::nullopt}));
+  return Index(std::make_unique<Impl>(Impl{std::move(store), model, mode, std::nullopt, nullptr}));
 }
 
 namespace {
@@ -173,6 +300,13 @@ IndexInfo Index::read_info(const std::string& path) {
 
 IndexInfo Index::info() const { return info_of(impl_->store); }
 
+std::size_t Index::merge(const std::string& into, std::span<const std::string> shards) {
+  auto store = index::Store::open(into, index::Store::Mode::kUpdate);
+  std::size_t copied = 0;
+  for (const auto& shard : shards) copied += store.merge(shard);
+  return copied;
+}
+
 IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions& options) {
   if (impl_->mode != IndexMode::kUpdate) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -181,13 +315,17 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
                     "to add images");
   }
   impl_->vectors.reset();
+  impl_->ann.reset();
   index::Store& store = impl_->store;
   const std::size_t batch = std::max<std::size_t>(options.batch, 1);
   IndexUpdate result;
 
-  Scan found = scan(paths);
+  Scan found = scan(paths, options.select);
   result.failed = std::move(found.missing);
-  const index::UpdatePlan plan = index::plan_update(store, found.files, found.folders);
+  index::UpdatePlan plan = index::plan_update(store, found.files, found.folders);
+  // Another shard's files are not this run's to remove.
+  if (options.select)
+    std::erase_if(plan.removed, [&](const auto& p) { return !options.select(p); });
   result.unchanged = plan.unchanged;
 
   std::vector<Pending> todo;
@@ -206,74 +344,53 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
     return index::FileRecord{p.file.path, p.file.size, p.file.mtime_ns, p.hash, std::move(error)};
   };
 
-  // Hash every file first: a content already indexed (or seen earlier in this run) needs no
-  // decode. A file that cannot be read is a failure like one that cannot be decoded.
-  std::vector<std::size_t> to_decode;                   // indexes into todo: first of each content
-  std::unordered_map<std::string, std::size_t> leader;  // hash -> its todo index to decode
+  // Each new or changed file is read once, ahead of the model on a thread of its own: its bytes
+  // are hashed (a content already indexed, or seen earlier in this run, needs no decode) and, when
+  // it must be embedded, decoded from those same bytes. A file that cannot be read is a failure
+  // like one that cannot be decoded.
+  const std::size_t ahead = 2 * batch;
+  FileReader reader(todo, ahead);
+  DecodeAhead decoder({.threads = std::max<std::size_t>(options.decode_threads, 1),
+                       .decode = impl_->model.decode_options(options.decode)});
+  std::unordered_map<std::string, std::size_t> leader;           // hash -> todo index being decoded
   std::vector<std::vector<std::size_t>> followers(todo.size());  // same content, later paths
-  std::vector<std::size_t> reuse;                                // content in the store already
-  std::vector<std::size_t> unreadable;
-  std::vector<std::string> unreadable_error(todo.size());
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    try {
-      todo[i].hash = hub::sha256_file(todo[i].file.path);
-    } catch (const Error& e) {
-      unreadable.push_back(i);
-      unreadable_error[i] = describe(e);
-      continue;
-    }
-    if (auto it = leader.find(todo[i].hash); it != leader.end()) {
-      followers[it->second].push_back(i);
-    } else if (store.vector_for_hash(todo[i].hash)) {
-      reuse.push_back(i);
-    } else {
-      leader.emplace(todo[i].hash, i);
-      to_decode.push_back(i);
-    }
-  }
+  struct Decoding {
+    std::size_t todo;
+    std::future<Image> image;
+  };
+  std::deque<Decoding> decoding;   // leaders in the decoder, in path order
+  std::vector<std::size_t> reuse;  // content in the store already: no decode
+  std::vector<std::pair<std::size_t, std::string>> unreadable;  // todo index, error
+  std::vector<std::size_t> members;  // todo indexes of this batch's decoded images
+  std::vector<Image> images;
+  std::vector<std::pair<std::size_t, std::string>> errors;  // decode errors: todo index, error
 
   auto progress = [&] {
     if (options.progress) options.progress(done, total);
   };
-
   // Copies and renames of indexed contents, and unreadable files: no decode, a batch per
   // transaction all the same.
-  for (std::size_t start = 0; start < reuse.size(); start += batch) {
+  auto flush_undecoded = [&] {
+    if (reuse.empty() && unreadable.empty()) return;
     store.begin();
-    const std::size_t end = std::min(reuse.size(), start + batch);
-    for (std::size_t k = start; k < end; ++k) {
-      const Pending& p = todo[reuse[k]];
-      const auto vector = store.vector_for_hash(p.hash);
-      store.put(record(p, std::nullopt), *vector);
-      count(p);
+    for (std::size_t i : reuse) {
+      const auto vector = store.vector_for_hash(todo[i].hash);
+      store.put(record(todo[i], std::nullopt), *vector);
+      count(todo[i]);
       ++result.reused;
     }
-    store.commit();
-    done += end - start;
-    progress();
-  }
-  if (!unreadable.empty()) {
-    store.begin();
-    for (std::size_t i : unreadable) {
-      store.put(record(todo[i], unreadable_error[i]), {});
-      result.failed.push_back({todo[i].file.path, unreadable_error[i]});
+    for (const auto& [i, error] : unreadable) {
+      store.put(record(todo[i], error), {});
+      result.failed.push_back({todo[i].file.path, error});
     }
     store.commit();
-    done += unreadable.size();
+    done += reuse.size() + unreadable.size();
+    reuse.clear();
+    unreadable.clear();
     progress();
-  }
-
-  // The rest: decoded ahead, embedded a batch at a time, each batch (with the files of the same
-  // content) one transaction.
-  std::vector<std::string> decode_paths;
-  decode_paths.reserve(to_decode.size());
-  for (std::size_t i : to_decode) decode_paths.push_back(todo[i].file.path);
-  DecodeAhead decoder({.threads = std::max<std::size_t>(options.decode_threads, 1),
-                       .decode = impl_->model.decode_options(options.decode)});
-  auto stream = decoder.stream(ImageSource::files(decode_paths), 2 * batch);
-  std::vector<std::size_t> members;  // todo indexes of this batch's decoded images
-  std::vector<Image> images;
-  std::vector<std::pair<std::size_t, std::string>> errors;  // todo index, error
+  };
+  // A batch of decoded images embedded in one pass, and written (with the files of the same
+  // content) in one transaction.
   auto flush = [&] {
     if (members.empty() && errors.empty()) return;
     std::vector<std::vector<float>> embeddings;
@@ -302,23 +419,51 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
       }
     }
     store.commit();
+    // Later files with these contents find them in the store (or, after a failure, try again).
+    for (std::size_t i : members) leader.erase(todo[i].hash);
+    for (const auto& e : errors) leader.erase(todo[e.first].hash);
     done += written;
     members.clear();
     images.clear();
     errors.clear();
     progress();
   };
-  while (auto next = stream.next()) {
-    const std::size_t i = to_decode[next->index];
-    if (next->image) {
-      members.push_back(i);
-      images.push_back(std::move(*next->image));
-    } else {
-      errors.emplace_back(i, describe(*next->error));
+  // The oldest decode joins the batch.
+  auto take_decoded = [&] {
+    Decoding d = std::move(decoding.front());
+    decoding.pop_front();
+    try {
+      images.push_back(d.image.get());
+      members.push_back(d.todo);
+    } catch (const Error& e) {
+      errors.emplace_back(d.todo, describe_for(e, todo[d.todo].file.path));
     }
     if (images.size() + errors.size() >= batch) flush();
+  };
+  while (auto read = reader.next()) {
+    const std::size_t i = read->todo;
+    if (read->error) {
+      unreadable.emplace_back(i, *read->error);
+    } else {
+      todo[i].hash = std::move(read->hash);
+      if (auto it = leader.find(todo[i].hash); it != leader.end()) {
+        followers[it->second].push_back(i);
+      } else if (store.vector_for_hash(todo[i].hash)) {
+        reuse.push_back(i);
+      } else {
+        leader.emplace(todo[i].hash, i);
+        std::vector<ImageSource> source;
+        source.push_back(ImageSource::bytes(std::move(read->bytes)));
+        auto futures = decoder.submit(std::move(source));  // never refused: no max_waiting
+        decoding.push_back({i, std::move(futures->front())});
+      }
+    }
+    if (reuse.size() + unreadable.size() >= batch) flush_undecoded();
+    while (decoding.size() >= ahead) take_decoded();
   }
+  while (!decoding.empty()) take_decoded();
   flush();
+  flush_undecoded();
   // Gone files last: a renamed file's new path has taken the old one's vector by then.
   if (!plan.removed.empty()) {
     store.begin();
@@ -341,8 +486,11 @@ std::vector<SearchHit> Index::search(std::span<const float> embedding,
                                                  " floats; the vectors of " + impl_->store.path() +
                                                  " have " + std::to_string(v.dim));
   }
-  const auto hits = index::exact_search(v.data, embedding, v.dim,
-                                        {.top_k = options.top_k, .min_score = options.min_score});
+  const index::SearchOptions search{.top_k = options.top_k, .min_score = options.min_score};
+  if (options.approximate && !impl_->ann)
+    impl_->ann = std::make_unique<index::AnnIndex>(v.data, v.dim);
+  const auto hits = options.approximate ? impl_->ann->search(v.data, embedding, search)
+                                        : index::exact_search(v.data, embedding, v.dim, search);
   std::vector<SearchHit> out;
   out.reserve(hits.size());
   // A cosine, clamped as zeroshot::cosine does (float sums of unit vectors can pass 1 by an ulp).
@@ -356,6 +504,11 @@ std::vector<SearchHit> Index::search(std::string_view text, const IndexSearchOpt
 
 std::vector<SearchHit> Index::search(const Image& image, const IndexSearchOptions& options) {
   return search(impl_->model.embed_image(image), options);
+}
+
+bool Index::contains(const std::string& path) {
+  const auto& paths = impl_->loaded().paths;  // sorted by path
+  return std::binary_search(paths.begin(), paths.end(), path);
 }
 
 std::vector<std::vector<std::string>> Index::duplicates(float threshold) {

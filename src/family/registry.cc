@@ -17,6 +17,19 @@ const Family* const kFamilies[] = {
     &siglip::kFamily,
 };
 
+// model_types known not to load yet, and why (what a user can do instead).
+struct NotYet {
+  const char* model_type;
+  const char* why;
+};
+constexpr NotYet kNotYet[] = {
+    {"siglip2",
+     "SigLIP 2 NaFlex checkpoints (variable resolution: a patch count per image, position "
+     "embeddings resized per image) are not supported yet; the fixed-resolution SigLIP 2 "
+     "checkpoints (google/siglip2-base-patch16-224, -256, -384, -512, so400m, giant-opt) have "
+     "model_type \"siglip\" and load"},
+};
+
 }  // namespace
 
 std::string supported_model_types() {
@@ -31,6 +44,12 @@ const Family& family_of(const std::string& config_path) {
   if (model_type.empty()) return *kFamilies[0];
   for (const Family* f : kFamilies) {
     if (f->model_type == model_type) return *f;
+  }
+  for (const NotYet& n : kNotYet) {
+    if (model_type == n.model_type) {
+      throw Error(ErrorCode::kModelInvalid,
+                  config_path + ": model_type \"" + model_type + "\": " + n.why);
+    }
   }
   throw Error(ErrorCode::kModelInvalid, config_path + ": model_type \"" + model_type +
                                             "\" is not supported; zeroshot loads " +

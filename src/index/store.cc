@@ -418,4 +418,52 @@ void Store::remove(const std::string& path) {
   s.bind(1, path).run();
 }
 
+std::size_t Store::merge(const std::string& other) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::equivalent(other, impl_->path, ec)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                other +
+                    ": is the index being merged into; name each shard file once, and "
+                    "another file as the result");
+  }
+  // Opened first on its own: a missing, foreign or newer-format file fails here, untouched.
+  const Store shard = Store::open(other, Mode::kRead);
+  const auto id = shard.identity();
+  if (!id) return 0;  // nothing was ever written to it
+  if (const auto mine = identity();
+      mine && (mine->model != id->model || mine->revision != id->revision ||
+               mine->family != id->family || mine->dim != id->dim)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                other + ": holds vectors of " + id->model + " (revision " + id->revision + ", " +
+                    id->family + ", " + std::to_string(id->dim) + " floats), " + impl_->path +
+                    " of " + mine->model + " (revision " + mine->revision + ", " + mine->family +
+                    ", " + std::to_string(mine->dim) +
+                    " floats): vectors of two models cannot be merged. Build every shard with "
+                    "the same --repo and --revision");
+  }
+  if (impl_->in_group) commit();  // ATTACH is refused inside a transaction
+  Statement attach(impl_->db, "ATTACH DATABASE ? AS shard", impl_->path);
+  attach.bind(1, other).run();
+  std::size_t copied = 0;
+  try {
+    begin();
+    check_or_set_identity(*id);
+    impl_->exec(
+        "INSERT OR REPLACE INTO main.files (path, size, mtime_ns, hash, error, vector) "
+        "SELECT path, size, mtime_ns, hash, error, vector FROM shard.files");
+    copied = static_cast<std::size_t>(sqlite3_changes64(impl_->db));
+    commit();
+  } catch (...) {
+    if (impl_->in_group) {
+      sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+      impl_->in_group = false;
+    }
+    sqlite3_exec(impl_->db, "DETACH DATABASE shard", nullptr, nullptr, nullptr);
+    throw;
+  }
+  impl_->exec("DETACH DATABASE shard");
+  return copied;
+}
+
 }  // namespace zeroshot::index

@@ -91,6 +91,13 @@ class Store {
   void put(const FileRecord& record, std::span<const float> vector);
   void remove(const std::string& path);
 
+  // Copies every file record of the index file `other` (vectors and failures) into this one, in
+  // one transaction (a killed merge leaves this file as it was; a rerun does it again): a path
+  // recorded in both takes `other`'s record. An empty `other` adds nothing. Throws
+  // Error(kInvalidArgument) when `other` is not a zeroshot index, is this file, or holds vectors
+  // of another model than this index (both named). Returns the records copied.
+  std::size_t merge(const std::string& other);
+
   struct Impl;
 
  private:

@@ -33,9 +33,9 @@ std::size_t run_end(std::string_view s, std::size_t pos, CharClass cls) {
   return pos;
 }
 
-// One match of the split pattern (tokenizer.json's Split pre-tokenizer) at `pos` (a non-space
-// character); returns its end.
-std::size_t split_match_end(std::string_view s, std::size_t pos) {
+}  // namespace
+
+std::size_t split_pattern_match_end(std::string_view s, std::size_t pos) {
   static constexpr std::array<std::string_view, 2> kSpecials = {"<|startoftext|>", "<|endoftext|>"};
   for (std::string_view sp : kSpecials) {
     if (s.substr(pos, sp.size()) == sp) return pos + sp.size();
@@ -50,35 +50,6 @@ std::size_t split_match_end(std::string_view s, std::size_t pos) {
     default:
       return run_end(s, pos, CharClass::kOther);  // [^\s\p{L}\p{N}]+
   }
-}
-
-// One match of GPT-2's pattern at `pos` of a whitespace-free piece; returns its end.
-std::size_t gpt2_match_end(std::string_view s, std::size_t pos) {
-  if (std::size_t n = contraction_length(s, pos)) return pos + n;
-  std::size_t next = 0;
-  return run_end(s, pos, class_at(s, pos, next));  // \p{L}+ | \p{N}+ | [^\s\p{L}\p{N}]+
-}
-
-}  // namespace
-
-bool WordSplitter::next(std::string_view& word) {
-  while (piece_pos_ >= piece_.size()) {
-    // Next CLIP piece: skip the whitespace the split removes.
-    while (pos_ < text_.size()) {
-      std::size_t next = 0;
-      if (class_at(text_, pos_, next) != CharClass::kSpace) break;
-      pos_ = next;
-    }
-    if (pos_ >= text_.size()) return false;
-    const std::size_t end = split_match_end(text_, pos_);
-    piece_ = text_.substr(pos_, end - pos_);
-    piece_pos_ = 0;
-    pos_ = end;
-  }
-  const std::size_t end = gpt2_match_end(piece_, piece_pos_);
-  word = piece_.substr(piece_pos_, end - piece_pos_);
-  piece_pos_ = end;
-  return true;
 }
 
 }  // namespace zeroshot::tokenizer

@@ -1,15 +1,15 @@
-// The byte-level BPE tokenizer of Hugging Face `tokenizers` for the tokenizer.json pipeline below,
-// identical in its ids to the fast tokenizer running the same file. A family gives what its files
-// leave unsaid (the start and end tokens, vocab.json + merges.txt's settings: Conventions) and
-// the length; family/clip/clip_tokenizer.h is its user:
+// The byte-level BPE tokenizer of Hugging Face `tokenizers` as a family uses it: the general
+// tokenizer.json engine (json_tokenizer.h) configured with what a family's files leave unsaid
+// (the start and end tokens; for vocab.json + merges.txt, the pipeline its converter writes:
+// Conventions) and the length. family/clip/clip_tokenizer.h is its user:
 //
 //   auto tok = zeroshot::tokenizer::Tokenizer::from_tokenizer_json(text, path, conventions);
 //   std::vector<int> ids = tok.encode("a photo of a cat", 77);  // bos, content ids, eos
 //
-// Pipeline (tokenizer.json): split out special tokens (AddedVocabulary) -> normalizer (NFC,
-// whitespace runs to " ", lowercase) -> pre_tokenizer (the Split pattern of pre_tokenize.h, then
-// ByteLevel) -> BPE with an end-of-word suffix -> bos + tokens + eos, truncated to max_length
-// keeping the end token. No ftfy and no HTML unescaping (HF's fast tokenizer does neither).
+// The file's pipeline runs as HF's engine runs it (for CLIP: special tokens, NFC, whitespace runs
+// to " ", lowercase, the Split pattern of pre_tokenize.h, ByteLevel, BPE with an end-of-word
+// suffix), then bos + tokens + eos, truncated to max_length keeping the end token. No ftfy and
+// no HTML unescaping (HF's fast tokenizer does neither).
 //
 // Thread safety: a Tokenizer is immutable after construction; copies share the loaded tables and
 // `encode` (const) may be called from any number of threads at once.
@@ -29,6 +29,9 @@ struct Conventions {
   // vocab.json + merges.txt only: the BPE model's settings (as HF's converter for the family).
   std::string end_of_word_suffix;
   std::string unk_token;
+  // vocab.json + merges.txt only: the tokenizer.json sections the family's converter writes
+  // besides the model, added tokens and post-processor (normalizer, pre_tokenizer), as JSON.
+  std::string vocab_merges_pipeline;
 };
 
 class Tokenizer {

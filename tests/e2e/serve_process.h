@@ -1,10 +1,11 @@
 // `zeroshot serve` as a child process for the end-to-end tests: started on a free loopback port
 // (--port 0, read back from its "listening" log line), its stderr (the JSON log) kept in a file,
-// stopped with SIGTERM (or killed if a test leaves it running).
+// stopped with SIGTERM (or killed if a test leaves it running, and when the test process dies).
 #pragma once
 
 #include <httplib.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,8 @@ class ServeProcess {
     log_path_ = make_temp_dir("zs_serve_") / "stderr.log";
     pid_ = ::fork();
     if (pid_ == 0) {
+      // The server dies with the test process, even one that crashes or is killed.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       std::vector<std::string> argv_strings = {ZEROSHOT_CLI, "serve", "--port", "0"};
       argv_strings.insert(argv_strings.end(), args.begin(), args.end());
       std::vector<char*> argv;
@@ -63,7 +66,11 @@ class ServeProcess {
   }
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port_);
+    // Every call bounded (cpp-httplib's connect timeout is 300 s by default): a server that
+    // stops answering fails the test instead of hanging it.
+    c.set_connection_timeout(5);
     c.set_read_timeout(60);
+    c.set_write_timeout(60);
     return c;
   }
   // Polls /health/ready until 200 (true) or `timeout`.

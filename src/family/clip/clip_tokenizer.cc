@@ -8,11 +8,25 @@
 
 namespace zeroshot::family::clip {
 
+// What HF's CLIPConverter (convert_slow_tokenizer.py) writes into tokenizer.json around the
+// vocabulary and merges (the normalizer and pre-tokenizer of openai/clip-vit-base-patch32's file).
+constexpr const char* kConverterPipeline = R"({
+  "normalizer": {"type": "Sequence", "normalizers": [
+    {"type": "NFC"}, {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
+    {"type": "Lowercase"}]},
+  "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+    {"type": "Split", "pattern": {"Regex":
+      "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+"},
+     "behavior": "Removed", "invert": true},
+    {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}]}
+})";
+
 const tokenizer::Conventions& conventions() {
   static const tokenizer::Conventions kConventions{.bos = "<|startoftext|>",
                                                    .eos = "<|endoftext|>",
                                                    .end_of_word_suffix = "</w>",
-                                                   .unk_token = "<|endoftext|>"};
+                                                   .unk_token = "<|endoftext|>",
+                                                   .vocab_merges_pipeline = kConverterPipeline};
   return kConventions;
 }
 

@@ -67,7 +67,7 @@ LoadedModel load(const std::string& folder, kernels::GemmPrecision vision_precis
   LoadedModel loaded;
   loaded.preprocess =
       to_params(util::read_file(preprocessor_path), config.vision, preprocessor_path);
-  loaded.tokenizer = std::make_unique<SiglipTokenizer>(folder, config.text.max_position_embeddings);
+  loaded.tokenizer = load_text_tokenizer(folder, config.text.max_position_embeddings);
   auto weights = safetensors::File::open((fs::path(folder) / "model.safetensors").string());
   SiglipModel model(config, weights.tensors(), weights.path(), vision_precision, weights.mapping());
   loaded.logit_scale = model.logit_scale();
@@ -81,9 +81,13 @@ LoadedModel load(const std::string& folder, kernels::GemmPrecision vision_precis
 const Family kFamily{
     .model_type = "siglip",
     .scoring = Scoring::kSigmoid,
-    .files = {.fetch = {"tokenizer_config.json", "special_tokens_map.json", "spiece.model"},
-              .needs = {{.what = "the SentencePiece tokenizer",
-                         .forms = {{"spiece.model"}},
+    // SigLIP 2's fixed-resolution checkpoints ship a Gemma tokenizer.json (preferred, as by the
+    // pipeline), SigLIP's spiece.model.
+    .files = {.fetch = {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.json",
+                        "spiece.model"},
+              .needs = {{.what =
+                             "the tokenizer (tokenizer.json, or the SentencePiece spiece.model)",
+                         .forms = {{"tokenizer.json"}, {"spiece.model"}},
                          .unread = {}}}},
     .load = &load,
 };

@@ -62,11 +62,30 @@ TEST(HubFamilyFiles, SiglipRepoIsAskedForItsOwnFilesOnly) {
   const std::string folder = download("tiny/siglip");
   EXPECT_EQ(heads(hub), (std::vector<std::string>{
                             "config.json", "model.safetensors", "preprocessor_config.json",
-                            "tokenizer_config.json", "special_tokens_map.json", "spiece.model"}));
+                            "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json",
+                            "spiece.model"}));
   EXPECT_TRUE(fs::is_regular_file(folder + "/spiece.model"));
   const std::string no_exist = environment.cache() + "/models--tiny--siglip/.no_exist/" + commit;
   EXPECT_TRUE(fs::is_regular_file(no_exist + "/tokenizer_config.json"));
-  EXPECT_FALSE(fs::exists(no_exist + "/tokenizer.json")) << "CLIP's tokenizer is not asked for";
+  // SigLIP 2's tokenizer.json is asked for; CLIP's vocab.json is not.
+  EXPECT_TRUE(fs::is_regular_file(no_exist + "/tokenizer.json"));
+  EXPECT_FALSE(fs::exists(no_exist + "/vocab.json")) << "CLIP's tokenizer is not asked for";
+}
+
+// SigLIP 2's fixed-resolution layout: model_type "siglip", a tokenizer.json, no spiece.model.
+TEST(HubFamilyFiles, Siglip2RepoWithTokenizerJsonIsComplete) {
+  FakeHub hub;
+  const std::string commit = "5252525252525252525252525252525252525252";
+  hub.add_repo("tiny/siglip2", commit,
+               {{"config.json", R"({"model_type": "siglip"})"},
+                {"model.safetensors", "weights"},
+                {"preprocessor_config.json", "{}"},
+                {"tokenizer.json", "{}"}});
+  const HubEnvironment environment(hub);
+  const std::string folder = download("tiny/siglip2");
+  EXPECT_TRUE(fs::is_regular_file(folder + "/tokenizer.json"));
+  EXPECT_TRUE(fs::is_regular_file(environment.cache() + "/models--tiny--siglip2/.no_exist/" +
+                                  commit + "/spiece.model"));
 }
 
 TEST(HubFamilyFiles, UnknownModelTypeFailsBeforeTheWeightsAreFetched) {

@@ -202,6 +202,48 @@ TEST(ImageReference, EveryImageMatchesTheReferenceCrop) {
 // no crop) against Pillow 9.4's Image.resize((224, 224), BICUBIC) of the same image
 // (fixtures/siglip/resized, made by make_siglip_fixtures.py), then rescaled and normalised with
 // mean = std = 0.5.
+// Pillow's resize with each filter on every fixture image (siglip/make_resample_fixtures.py):
+// bilinear to 224x224 (SigLIP 2's preprocessor), and all five filters to a small non-square size.
+TEST(ImageReference, EveryImageMatchesPillowWithEveryFilter) {
+  struct Target {
+    int resample, width, height;
+    std::string path;  // of the reference, with {} for the image's file name
+  };
+  std::vector<Target> targets = {{2, 224, 224, "/siglip/resized-bilinear/{}.png"}};
+  for (int f : {1, 2, 3, 4, 5})
+    targets.push_back({f, 57, 43, "/siglip/resized-small/{}." + std::to_string(f) + ".png"});
+  int compared = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kFixtures + "/images")) {
+    const std::string file = entry.path().filename().string();
+    if (file == "manifest.json" || starts_with(file, "gray16_")) continue;  // as above
+    const RgbImage decoded = decode_file(entry.path().string(), kMaxPixels);
+    for (const Target& t : targets) {
+      SCOPED_TRACE(file + " resample " + std::to_string(t.resample) + " " +
+                   std::to_string(t.width) + "x" + std::to_string(t.height));
+      PreprocessParams params = clip_params();
+      params.do_center_crop = false;
+      params.resize_height = t.height;
+      params.resize_width = t.width;
+      params.resample = t.resample;
+      const RgbImage resized =
+          resize_and_crop(decoded.pixels.data(), decoded.width, decoded.height, params);
+      std::string ref = t.path;
+      ref.replace(ref.find("{}"), 2, file);
+      const RgbImage expected = decode_file(kFixtures + ref, kMaxPixels);
+      ASSERT_EQ(resized.width, t.width);
+      ASSERT_EQ(resized.height, t.height);
+      ASSERT_EQ(expected.pixels.size(), resized.pixels.size());
+      int max_diff = 0;
+      for (std::size_t i = 0; i < resized.pixels.size(); ++i)
+        max_diff = std::max(max_diff, std::abs(int(resized.pixels[i]) - int(expected.pixels[i])));
+      const bool lossy = ends_with(file, ".jpg") || ends_with(file, "_lossy.webp");
+      EXPECT_LE(max_diff, lossy ? 1 : 0);
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 27 * 6);
+}
+
 TEST(ImageReference, EveryImageMatchesPillowsExactResize) {
   PreprocessParams params = clip_params();
   params.do_center_crop = false;
