@@ -70,7 +70,7 @@ void run_batch(const std::vector<std::string>& paths, BatchJob& job,
     refused[i] = job.refuse(paths[i]);
     if (!refused[i]) sources.push_back(ImageSource::file(paths[i]));
   }
-  DecodeAhead decoder({.threads = options.decode_threads});
+  DecodeAhead decoder({.threads = options.decode_threads, .decode = options.decode});
   auto decoded = decoder.stream(std::move(sources), 2 * batch);
   ImageProgress progress(!options.quiet && ::isatty(STDERR_FILENO) != 0, paths.size());
   std::size_t next = 0;  // the next path to take

@@ -56,6 +56,7 @@ struct BatchRunOptions {
   std::size_t batch = 8;           // images per compute()
   bool quiet = false;              // no progress line
   std::size_t decode_threads = 1;  // decoding overlaps the model; 2 * batch images decoded ahead
+  DecodeOptions decode = {};       // --decode (ModelFlags::decode_options)
 };
 
 // Runs `paths` through `job` (see the top of this file). Throws Error after the last image if any

@@ -68,6 +68,7 @@ CLI::App* add_common(CLI::App& app, const char* name, const char* description,
                      const std::shared_ptr<ClassifyFlags>& flags, bool batch) {
   auto* command = app.add_subcommand(name, description);
   flags->model.add_to(*command);
+  flags->model.add_decode_to(*command);
   auto* tmpl = command
                    ->add_option("--template", flags->templates,
                                 "Prompt around each label; must contain {label} (default \"" +
@@ -138,7 +139,7 @@ void require_image_and_labels(const ClassifyFlags& flags) {
 std::vector<LabelScore> run_classify(const ClassifyFlags& flags) {
   require_image_and_labels(flags);
   auto model = flags.model.load();
-  auto image = Image::from_file(flags.image);
+  auto image = Image::from_file(flags.image, flags.model.decode_options(model));
   return model.classify(image, flags.positional, classify_options(flags));
 }
 
@@ -198,7 +199,10 @@ void run_classify_batch(const ClassifyFlags& flags) {
   // Text embeddings once, first: a bad label fails before any image.
   const LabelSet prepared = model.prepare_labels(labels, options);
   ClassifyJob job(model, prepared, options.top_k, flags.raw, writer);
-  run_batch(paths, job, {.batch = static_cast<std::size_t>(flags.batch), .quiet = flags.quiet});
+  run_batch(paths, job,
+            {.batch = static_cast<std::size_t>(flags.batch),
+             .quiet = flags.quiet,
+             .decode = flags.model.decode_options(model)});
 }
 
 // classify --db: the JSON lines of classify -l for every indexed image (sorted by path), from the

@@ -16,8 +16,13 @@ struct ModelFlags {
   std::string revision = "main";
   int threads = 0;
   std::string precision = "fp32";  // fp32 | int8
+  std::string decode = "exact";    // exact | fast (--decode, on commands that decode images)
   void add_to(CLI::App& command);
+  // --decode, for the commands that decode images.
+  void add_decode_to(CLI::App& command);
   Model load() const;
+  // The DecodeOptions of --decode for images `model` will see.
+  DecodeOptions decode_options(const Model& model) const;
   // For a command on an existing index (--db): unless --repo (--revision) was given on `command`,
   // the model and revision the index was built with.
   void default_to_index(const CLI::App& command, const IndexInfo& info);

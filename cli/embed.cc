@@ -18,6 +18,7 @@ void add_embed_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "embed", "Print L2-normalised embeddings of images (--image) and texts (--text)");
   flags->model.add_to(*command);
+  flags->model.add_decode_to(*command);
   command->add_flag("--json", flags->json, "Print JSON (the only output format; kept explicit)");
   // Options keep their command-line order through each_option callbacks.
   command
@@ -54,7 +55,8 @@ Slurm / Kubernetes variables), --output and --resume work as for classify.)");
       if (!flags->inputs.empty()) {
         throw CLI::ValidationError("IMAGES", "give either IMAGES (a batch run) or --image/--text");
       }
-      run_embed_batch(flags->batch_run, flags->model.load());
+      const Model model = flags->model.load();
+      run_embed_batch(flags->batch_run, model, flags->model.decode_options(model));
       return;
     }
     flags->batch_run.reject_unless_batch();
@@ -64,7 +66,8 @@ Slurm / Kubernetes variables), --output and --resume work as for classify.)");
     nlohmann::json out = nlohmann::json::array();
     for (const auto& [is_image, value] : flags->inputs) {
       auto embedding =
-          is_image ? model.embed_image(Image::from_file(value)) : model.embed_text(value);
+          is_image ? model.embed_image(Image::from_file(value, flags->model.decode_options(model)))
+                   : model.embed_text(value);
       out.push_back({{is_image ? "image" : "text", value}, {"embedding", embedding}});
     }
     print_json(out);

@@ -116,7 +116,8 @@ void EmbedBatchFlags::reject_unless_batch() const {
   reject_batch_flags(shard, output, format, "IMAGES (images, folders or @lists)");
 }
 
-void run_embed_batch(const EmbedBatchFlags& flags, const Model& model) {
+void run_embed_batch(const EmbedBatchFlags& flags, const Model& model,
+                     const DecodeOptions& decode) {
   flags.output.check();
   const bool npy = flags.format == "npy";
   if (npy && flags.output.output.empty())
@@ -159,7 +160,9 @@ void run_embed_batch(const EmbedBatchFlags& flags, const Model& model) {
   const auto todo = pending_inputs(flags.inputs, shard, resumed, flags.quiet);
 
   EmbedJob job(model, npy, rows.get(), *index, errors.get());
-  run_batch(todo, job, {.batch = static_cast<std::size_t>(flags.batch), .quiet = flags.quiet});
+  run_batch(
+      todo, job,
+      {.batch = static_cast<std::size_t>(flags.batch), .quiet = flags.quiet, .decode = decode});
 }
 
 }  // namespace zeroshot::cli

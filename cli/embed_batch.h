@@ -29,6 +29,6 @@ struct EmbedBatchFlags {
 std::string npy_index_path(const std::string& npy_path);
 std::string npy_errors_path(const std::string& npy_path);
 
-void run_embed_batch(const EmbedBatchFlags& flags, const Model& model);
+void run_embed_batch(const EmbedBatchFlags& flags, const Model& model, const DecodeOptions& decode);
 
 }  // namespace zeroshot::cli

@@ -23,6 +23,7 @@ void add_index_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "index", "Embed images and folders into an index file, to search and classify them later");
   flags->model.add_to(*command);
+  flags->model.add_decode_to(*command);
   command->add_option("--db", flags->db, "The index file (SQLite; created if missing)")->required();
   command->add_flag("--json", flags->json, "Print the summary as one JSON object on stdout");
   command->add_flag("-q,--quiet", flags->quiet, "No progress on stderr");
@@ -65,7 +66,9 @@ Job) indexes only the files whose absolute path hashes to I, into a --db file of
     auto index = Index::open(flags->db, model, IndexMode::kUpdate, flags->model.index_model());
     const bool show = !flags->quiet && ::isatty(STDERR_FILENO) != 0;
     bool drawn = false;
-    IndexAddOptions options{.batch = static_cast<std::size_t>(flags->batch)};
+    IndexAddOptions options{
+        .batch = static_cast<std::size_t>(flags->batch),
+        .decode = flags->model.decode == "fast" ? DecodeMode::kFast : DecodeMode::kExact};
     if (shard) {
       options.select = [shard = *shard](const std::string& path) {
         return shard_of(path, shard.count) == shard.index;

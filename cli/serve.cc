@@ -61,6 +61,14 @@ void add_serve_command(CLI::App& app) {
         "Images waiting to be decoded, and for the model (more: 429 with Retry-After)");
   limit("--timeout-ms", options->timeout_ms, "Per-request time limit (over: 504)");
   limit("--decode-threads", options->decode_threads, "Images decoded at once");
+  command
+      ->add_option_function<std::string>(
+          "--decode", [options](const std::string& mode) { options->fast_decode = mode == "fast"; },
+          "exact (Hugging Face's pixels exactly) or fast (JPEG and WebP decoded at 1/2, 1/4 or 1/8 "
+          "while at least twice each model's input size: camera photos several times faster, "
+          "embeddings within cosine 0.9999)")
+      ->check(CLI::IsMember({"exact", "fast"}))
+      ->default_str("exact");
   limit("--http-threads", options->http_threads,
         "Connections served at once (each keep-alive client holds one)");
   command->footer(R"zs(Examples:

@@ -16,6 +16,7 @@ void add_similarity_command(CLI::App& app) {
   auto* command =
       app.add_subcommand("similarity", "Cosine similarity of two images' embeddings, in [-1, 1]");
   flags->model.add_to(*command);
+  flags->model.add_decode_to(*command);
   command->add_flag("--json", flags->json, "Print JSON for scripts");
   command->add_option("IMAGE_A", flags->a, "First image")->required();
   command->add_option("IMAGE_B", flags->b, "Second image")->required();
@@ -24,7 +25,9 @@ void add_similarity_command(CLI::App& app) {
   zeroshot similarity --json a.png b.webp        # prints {"similarity": 0.9132})");
   command->callback([flags] {
     auto model = flags->model.load();
-    float s = model.similarity(Image::from_file(flags->a), Image::from_file(flags->b));
+    const DecodeOptions decode = flags->model.decode_options(model);
+    float s =
+        model.similarity(Image::from_file(flags->a, decode), Image::from_file(flags->b, decode));
     if (flags->json)
       print_json({{"similarity", s}});
     else

@@ -36,6 +36,7 @@ struct ServeOptions {
   std::size_t max_queue = 256;             // images waiting for a model pass: 429
   int timeout_ms = 30'000;                 // per request: 504 timeout
   std::size_t decode_threads = 2;          // images decoded at once, outside model passes
+  bool fast_decode = false;                // --decode fast: JPEG and WebP reduced for each model
   std::size_t http_threads = 128;          // connections served at once (keep-alive)
 };
 

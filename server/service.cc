@@ -85,9 +85,10 @@ struct Slots {
   std::vector<std::optional<json>> errors;
 };
 
-Slots embed_slots(const std::vector<ImageInput>& images, DecodeAhead& decoder, Batcher& batcher,
-                  std::size_t max_waiting, const std::function<bool()>& client_gone,
-                  Clock::time_point deadline, int timeout_ms) {
+Slots embed_slots(const std::vector<ImageInput>& images, DecodeAhead& decoder,
+                  const DecodeOptions& decode, Batcher& batcher, std::size_t max_waiting,
+                  const std::function<bool()>& client_gone, Clock::time_point deadline,
+                  int timeout_ms) {
   Slots slots;
   slots.embeddings.resize(images.size());
   slots.errors.resize(images.size());
@@ -102,7 +103,7 @@ Slots embed_slots(const std::vector<ImageInput>& images, DecodeAhead& decoder, B
     }
   }
   // All of a request's images queue or none: a full queue refuses the request.
-  auto submitted = decoder.submit(std::move(bytes));
+  auto submitted = decoder.submit(std::move(bytes), decode);
   if (!submitted) {
     throw HttpError(429, "queue_full",
                     "the server is busy: " + std::to_string(decoder.waiting()) +
@@ -168,7 +169,10 @@ void Service::load() {
     model.classify(Image::from_rgb(64, 64, grey), labels);
     Batcher::Limits limits{options_.max_batch, std::chrono::milliseconds(options_.max_delay_ms),
                            options_.max_queue};
-    served.push_back({repo, model, std::make_unique<Batcher>(model, limits, metrics_)});
+    served.push_back(
+        {repo, model, std::make_unique<Batcher>(model, limits, metrics_),
+         model.decode_options(options_.fast_decode ? DecodeMode::kFast : DecodeMode::kExact,
+                              options_.max_pixels)});
   }
   if (!options_.db.empty()) {
     // The first model's vectors (another model's are refused with how to rebuild). contains()
@@ -219,7 +223,7 @@ void Service::classify(const httplib::Request& request, const httplib::ContentRe
   } catch (const Error& e) {
     throw http_error(e);  // 400 for what the caller sent, 500 for a failure of the server's
   }
-  const Slots slots = embed_slots(input.images, decoder_, *s.batcher, options_.max_queue,
+  const Slots slots = embed_slots(input.images, decoder_, s.decode, *s.batcher, options_.max_queue,
                                   client_gone_probe(request), deadline, options_.timeout_ms);
   json results = json::array();
   for (std::size_t i = 0; i < input.images.size(); ++i) {
@@ -246,7 +250,7 @@ void Service::similarity(const httplib::Request& request, const httplib::Content
   const ClassifyInput input =
       read_similarity_input(request, read_body(request, reader, options_.max_body_bytes));
   const Served& s = served(input.model);
-  const Slots slots = embed_slots(input.images, decoder_, *s.batcher, options_.max_queue,
+  const Slots slots = embed_slots(input.images, decoder_, s.decode, *s.batcher, options_.max_queue,
                                   client_gone_probe(request), deadline, options_.timeout_ms);
   for (std::size_t i = 0; i < 2; ++i) {
     if (slots.errors[i]) {
@@ -284,7 +288,7 @@ void Service::embeddings(const httplib::Request& request, const httplib::Content
     }
   }
   const auto text_embeddings = s.model.embed_texts(texts);
-  const Slots slots = embed_slots(images, decoder_, *s.batcher, options_.max_queue,
+  const Slots slots = embed_slots(images, decoder_, s.decode, *s.batcher, options_.max_queue,
                                   client_gone_probe(request), deadline, options_.timeout_ms);
   json data = json::array();
   std::size_t next_text = 0;
@@ -347,8 +351,9 @@ void Service::search(const httplib::Request& request, const httplib::ContentRead
       throw http_error(e, "text: ");
     }
   } else if (input.image) {
-    const Slots slots = embed_slots({*input.image}, decoder_, *s.batcher, options_.max_queue,
-                                    client_gone_probe(request), deadline, options_.timeout_ms);
+    const Slots slots =
+        embed_slots({*input.image}, decoder_, s.decode, *s.batcher, options_.max_queue,
+                    client_gone_probe(request), deadline, options_.timeout_ms);
     if (slots.errors[0]) {
       send_json(response, 400, {{"error", *slots.errors[0]}});
       return;

@@ -41,6 +41,7 @@ class Service {
     std::string repo;
     Model model;
     std::unique_ptr<Batcher> batcher;
+    DecodeOptions decode;  // --decode and --max-pixels for this model's images
   };
   const Served& served(const std::string& repo) const;
   void classify(const httplib::Request& request, const httplib::ContentReader& reader,

@@ -75,6 +75,10 @@ class DecodeAhead {
   // would then wait. Each future holds the Image or throws its zeroshot::Error (kImageRead,
   // kImageDecode, kImageTooLarge; any other exception of a decode as kInternal).
   std::optional<std::vector<std::future<Image>>> submit(std::vector<ImageSource> sources);
+  // The same with these DecodeOptions instead of the DecodeAhead's (images for different models
+  // on one pool: each model's Model::decode_options).
+  std::optional<std::vector<std::future<Image>>> submit(std::vector<ImageSource> sources,
+                                                        const DecodeOptions& decode);
   // Images waiting for a thread now (not counting those decoding).
   std::size_t waiting() const;
 
@@ -107,7 +111,7 @@ class DecodeAhead {
   struct State;
 
  private:
-  std::future<Image> enqueue(ImageSource source);
+  std::future<Image> enqueue(ImageSource source, const DecodeOptions& decode);
   std::shared_ptr<State> state_;
 };
 

@@ -75,6 +75,9 @@ struct IndexAddOptions {
   std::size_t batch = 16;
   // Threads decoding ahead of the model (at least 1).
   std::size_t decode_threads = 2;
+  // kFast: JPEG and WebP decoded reduced for the model (Model::decode_options); vectors within
+  // cosine 0.9999 of kExact's, so an index may mix them.
+  DecodeMode decode = DecodeMode::kExact;
   // Called after each batch is committed (and once at the start) with the new and changed files
   // done and their total. Must not throw.
   std::function<void(std::size_t done, std::size_t total)> progress = nullptr;

@@ -178,6 +178,11 @@ class Model {
   ScoreKind score_kind() const;
   // The folder the model was loaded from.
   const std::string& folder() const;
+  // DecodeOptions for images this model will see: `mode` with the model's resize step as the
+  // target of a fast decode (none when its preprocessing does not resize).
+  //   auto image = Image::from_file("photo.jpg", model.decode_options(DecodeMode::kFast));
+  DecodeOptions decode_options(DecodeMode mode,
+                               std::uint64_t max_pixels = DecodeOptions{}.max_pixels) const;
 
   struct Impl;
 

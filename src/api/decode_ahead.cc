@@ -58,10 +58,10 @@ DecodeAhead::~DecodeAhead() {
   // `dropped` goes here: its futures report broken_promise.
 }
 
-std::future<Image> DecodeAhead::enqueue(ImageSource source) {
+std::future<Image> DecodeAhead::enqueue(ImageSource source, const DecodeOptions& decode) {
   // Called with state_->mutex held.
   const State* s = state_.get();
-  state_->waiting.emplace_back([s, source = std::move(source)] {
+  state_->waiting.emplace_back([s, decode, source = std::move(source)] {
     const auto start = std::chrono::steady_clock::now();
     const auto report = [&] {
       if (s->options.on_decoded) {
@@ -71,11 +71,11 @@ std::future<Image> DecodeAhead::enqueue(ImageSource source) {
     };
     try {
       Image image = source.kind == ImageSource::Kind::kFile
-                        ? Image::from_file(source.value, s->options.decode)
+                        ? Image::from_file(source.value, decode)
                         : Image::from_buffer(
                               std::span(reinterpret_cast<const std::byte*>(source.value.data()),
                                         source.value.size()),
-                              s->options.decode);
+                              decode);
       report();
       return image;
     } catch (const Error&) {
@@ -91,13 +91,18 @@ std::future<Image> DecodeAhead::enqueue(ImageSource source) {
 
 std::optional<std::vector<std::future<Image>>> DecodeAhead::submit(
     std::vector<ImageSource> sources) {
+  return submit(std::move(sources), state_->options.decode);
+}
+
+std::optional<std::vector<std::future<Image>>> DecodeAhead::submit(std::vector<ImageSource> sources,
+                                                                   const DecodeOptions& decode) {
   std::vector<std::future<Image>> futures;
   {
     std::lock_guard lock(state_->mutex);
     const std::size_t limit = state_->options.max_waiting;
     if (limit > 0 && state_->waiting.size() + sources.size() > limit) return std::nullopt;
     futures.reserve(sources.size());
-    for (auto& source : sources) futures.push_back(enqueue(std::move(source)));
+    for (auto& source : sources) futures.push_back(enqueue(std::move(source), decode));
   }
   state_->changed.notify_all();
   return futures;
@@ -122,7 +127,8 @@ void DecodeAhead::Stream::top_up() {
   {
     std::lock_guard lock(owner_->state_->mutex);
     while (pending_.size() < ahead_ && queued_ < sources_.size())
-      pending_.push_back(owner_->enqueue(std::move(sources_[queued_++])));
+      pending_.push_back(
+          owner_->enqueue(std::move(sources_[queued_++]), owner_->state_->options.decode));
   }
   owner_->state_->changed.notify_all();
 }

@@ -19,16 +19,24 @@ std::shared_ptr<const std::uint8_t[]> share(std::vector<std::uint8_t>&& pixels) 
   return std::shared_ptr<const std::uint8_t[]>(owner, owner->data());
 }
 
+image::Reduction reduction_of(const DecodeOptions& options) {
+  if (options.mode != DecodeMode::kFast) return {};
+  return {.shortest_edge = options.target.shortest_edge,
+          .width = options.target.width,
+          .height = options.target.height,
+          .margin = options.fast_margin};
+}
+
 }  // namespace
 
 Image Image::from_file(const std::string& path, const DecodeOptions& options) {
-  image::RgbImage decoded = image::decode_file(path, options.max_pixels);
-  return Image(decoded.width, decoded.height, share(std::move(decoded.pixels)));
+  image::RgbImage decoded = image::decode_file(path, options.max_pixels, reduction_of(options));
+  return Image(decoded.width, decoded.height, share(std::move(decoded.pixels)), decoded.reduced_by);
 }
 
 Image Image::from_buffer(std::span<const std::byte> bytes, const DecodeOptions& options) {
-  image::RgbImage decoded = image::decode_buffer(bytes, options.max_pixels);
-  return Image(decoded.width, decoded.height, share(std::move(decoded.pixels)));
+  image::RgbImage decoded = image::decode_buffer(bytes, options.max_pixels, reduction_of(options));
+  return Image(decoded.width, decoded.height, share(std::move(decoded.pixels)), decoded.reduced_by);
 }
 
 Image Image::from_rgb(int width, int height, std::span<const std::uint8_t> rgb) {

@@ -350,7 +350,8 @@ IndexUpdate Index::add(std::span<const std::string> paths, const IndexAddOptions
   // like one that cannot be decoded.
   const std::size_t ahead = 2 * batch;
   FileReader reader(todo, ahead);
-  DecodeAhead decoder({.threads = std::max<std::size_t>(options.decode_threads, 1)});
+  DecodeAhead decoder({.threads = std::max<std::size_t>(options.decode_threads, 1),
+                       .decode = impl_->model.decode_options(options.decode)});
   std::unordered_map<std::string, std::size_t> leader;           // hash -> todo index being decoded
   std::vector<std::vector<std::size_t>> followers(todo.size());  // same content, later paths
   struct Decoding {

@@ -199,4 +199,17 @@ ScoreKind Model::score_kind() const {
 }
 const std::string& Model::folder() const { return impl_->folder; }
 
+DecodeOptions Model::decode_options(DecodeMode mode, std::uint64_t max_pixels) const {
+  DecodeOptions options{.max_pixels = max_pixels, .mode = mode};
+  const image::PreprocessParams& p = impl_->model.preprocess;
+  if (!p.do_resize) return options;  // the crop takes pixels as decoded: nothing may be reduced
+  if (p.resize_width > 0 && p.resize_height > 0) {
+    options.target.width = p.resize_width;
+    options.target.height = p.resize_height;
+  } else {
+    options.target.shortest_edge = p.shortest_edge;
+  }
+  return options;
+}
+
 }  // namespace zeroshot

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "zeroshot/error.h"
 
@@ -202,24 +203,144 @@ RgbImage apply_exif_orientation(const std::uint8_t* src, int width, int height, 
   return out;
 }
 
+int reduction_factor(int width, int height, int orientation, const Reduction& reduction) {
+  if (reduction.margin < 1 || width <= 0 || height <= 0) return 1;
+  if (orientation >= 5 && orientation <= 8) std::swap(width, height);  // as displayed
+  const double margin = reduction.margin;
+  // True when the image reduced by f keeps every dimension the target names above the margin.
+  const auto fits = [&](int f) {
+    if (reduction.width > 0 && reduction.height > 0) {
+      return width / f >= margin * reduction.width && height / f >= margin * reduction.height;
+    }
+    if (reduction.shortest_edge > 0) {
+      return std::min(width, height) / f >= margin * reduction.shortest_edge;
+    }
+    return false;
+  };
+  for (int f : {8, 4, 2}) {
+    if (fits(f)) return f;
+  }
+  return 1;
+}
+
 namespace {
 
-// Header checks, then the pixels: `loaded` has only read the header so far (libvips is lazy).
-RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixels) {
-  const int width = vips_image_get_width(loaded.get());
-  const int height = vips_image_get_height(loaded.get());
-  if (width <= 0 || height <= 0) {
-    throw_decode(name, "image is " + std::to_string(width) + "x" + std::to_string(height));
+// The formats whose loaders decode at a reduced scale, and how a load asks for it.
+enum class Scaled { kWhole, kJpeg, kWebp };
+
+Scaled scaled_kind(VipsImage* image) {
+  const char* loader = nullptr;
+  if (vips_image_get_typeof(image, VIPS_META_LOADER) == 0 ||
+      vips_image_get_string(image, VIPS_META_LOADER, &loader) != 0 || loader == nullptr) {
+    vips_error_clear();
+    return Scaled::kWhole;
   }
-  const std::uint64_t pixels =
-      static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height);
-  if (max_pixels != 0 && pixels > max_pixels) {
-    throw Error(ErrorCode::kImageTooLarge,
-                name + ": image is " + std::to_string(width) + "x" + std::to_string(height) +
-                    " = " + std::to_string(pixels) + " pixels, above the limit of " +
-                    std::to_string(max_pixels) + " pixels (max_pixels)");
+  const std::string name = loader;
+  if (name.rfind("jpegload", 0) == 0) return Scaled::kJpeg;
+  if (name.rfind("webpload", 0) == 0) return Scaled::kWebp;
+  return Scaled::kWhole;
+}
+
+// Sequential access: libvips reads only the header here and streams the pixels once, top to
+// bottom, without keeping a decoded copy. Truncated data is an error, as it is for PIL. A
+// reduction (factor > 1) asks the loader for its shrink-on-load.
+VipsImage* open_source(VipsSource* source, Scaled scaled, int factor) {
+  switch (scaled) {
+    case Scaled::kJpeg:
+      return vips_image_new_from_source(source, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                        VIPS_FAIL_ON_TRUNCATED, "shrink", factor, nullptr);
+    case Scaled::kWebp:
+      return vips_image_new_from_source(source, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                        VIPS_FAIL_ON_TRUNCATED, "scale", 1.0 / factor, nullptr);
+    case Scaled::kWhole:
+      break;
+  }
+  return vips_image_new_from_source(source, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                    VIPS_FAIL_ON_TRUNCATED, nullptr);
+}
+
+VipsImage* open_file(const std::string& path, Scaled scaled, int factor) {
+  if (!path.empty() && path.back() == ']') {
+    // vips_image_new_from_file would read a trailing "[...]" as load options.
+    SourcePtr source(vips_source_new_from_file(path.c_str()));
+    if (!source) return nullptr;
+    return open_source(source.get(), scaled, factor);  // the image holds its own reference
+  }
+  switch (scaled) {
+    case Scaled::kJpeg:
+      return vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                      VIPS_FAIL_ON_TRUNCATED, "shrink", factor, nullptr);
+    case Scaled::kWebp:
+      return vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                      VIPS_FAIL_ON_TRUNCATED, "scale", 1.0 / factor, nullptr);
+    case Scaled::kWhole:
+      break;
+  }
+  return vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                  VIPS_FAIL_ON_TRUNCATED, nullptr);
+}
+
+// libvips does not copy the bytes: they outlive the image, which dies inside the decode call.
+VipsImage* open_buffer(std::span<const std::byte> bytes, Scaled scaled, int factor) {
+  switch (scaled) {
+    case Scaled::kJpeg:
+      return vips_image_new_from_buffer(bytes.data(), bytes.size(), "", "access",
+                                        VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED,
+                                        "shrink", factor, nullptr);
+    case Scaled::kWebp:
+      return vips_image_new_from_buffer(bytes.data(), bytes.size(), "", "access",
+                                        VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED,
+                                        "scale", 1.0 / factor, nullptr);
+    case Scaled::kWhole:
+      break;
+  }
+  return vips_image_new_from_buffer(bytes.data(), bytes.size(), "", "access",
+                                    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED,
+                                    nullptr);
+}
+
+// Header checks (on the stored size, whatever the reduction), then the pixels: `loaded` has only
+// read the header so far (libvips is lazy). `reopen(scaled, factor)` opens the same bytes again,
+// reduced.
+template <typename Reopen>
+RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixels,
+                const Reduction& reduction, Reopen reopen) {
+  const int stored_width = vips_image_get_width(loaded.get());
+  const int stored_height = vips_image_get_height(loaded.get());
+  if (stored_width <= 0 || stored_height <= 0) {
+    throw_decode(name,
+                 "image is " + std::to_string(stored_width) + "x" + std::to_string(stored_height));
+  }
+  const std::uint64_t stored_pixels =
+      static_cast<std::uint64_t>(stored_width) * static_cast<std::uint64_t>(stored_height);
+  if (max_pixels != 0 && stored_pixels > max_pixels) {
+    throw Error(ErrorCode::kImageTooLarge, name + ": image is " + std::to_string(stored_width) +
+                                               "x" + std::to_string(stored_height) + " = " +
+                                               std::to_string(stored_pixels) +
+                                               " pixels, above the limit of " +
+                                               std::to_string(max_pixels) + " pixels (max_pixels)");
   }
   const int orientation = vips_image_get_orientation(loaded.get());
+  int factor = 1;
+  const Scaled scaled = scaled_kind(loaded.get());
+  if (scaled != Scaled::kWhole) {
+    factor = reduction_factor(stored_width, stored_height, orientation, reduction);
+  }
+  if (factor > 1) {
+    loaded.reset();  // the whole-size header is not needed any more
+    VipsImage* reduced = reopen(scaled, factor);
+    if (reduced == nullptr) throw_decode(name, take_vips_error());
+    loaded.reset(reduced);
+    const int w = vips_image_get_width(loaded.get());
+    const int h = vips_image_get_height(loaded.get());
+    if (w <= 0 || h <= 0 || w > stored_width || h > stored_height) {
+      throw_decode(name, "the reduced decode is " + std::to_string(w) + "x" + std::to_string(h) +
+                             " for an image of " + std::to_string(stored_width) + "x" +
+                             std::to_string(stored_height));
+    }
+  }
+  const int width = vips_image_get_width(loaded.get());
+  const int height = vips_image_get_height(loaded.get());
   ImagePtr rgb = to_rgb8(std::move(loaded), name);
   const int bands = vips_image_get_bands(rgb.get());  // 3, or 4 for CMYK
   if (vips_image_get_width(rgb.get()) != width || vips_image_get_height(rgb.get()) != height ||
@@ -231,7 +352,8 @@ RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixe
   RgbImage out;
   out.width = width;
   out.height = height;
-  out.pixels.resize(pixels * 3);  // [height, width, 3]
+  out.reduced_by = factor;
+  out.pixels.resize(static_cast<std::size_t>(width) * height * 3);  // [height, width, 3]
   std::unique_ptr<VipsRegion, ObjectUnref> region(vips_region_new(rgb.get()));
   constexpr int kStripRows = 64;
   const std::size_t row_bytes = static_cast<std::size_t>(width) * 3;
@@ -249,12 +371,15 @@ RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixe
     }
   }
   if (orientation < 2 || orientation > 8) return out;
-  return apply_exif_orientation(out.pixels.data(), width, height, orientation);
+  RgbImage oriented = apply_exif_orientation(out.pixels.data(), width, height, orientation);
+  oriented.reduced_by = factor;
+  return oriented;
 }
 
 }  // namespace
 
-RgbImage decode_file(const std::string& path, std::uint64_t max_pixels) {
+RgbImage decode_file(const std::string& path, std::uint64_t max_pixels,
+                     const Reduction& reduction) {
   ensure_vips_started();
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
@@ -272,33 +397,21 @@ RgbImage decode_file(const std::string& path, std::uint64_t max_pixels) {
     throw Error(ErrorCode::kImageRead,
                 path + ": cannot read image: permission denied or unreadable");
   }
-  // Sequential access: libvips reads only the header here and streams the pixels once, top to
-  // bottom, without keeping a decoded copy. Truncated data is an error, as it is for PIL.
-  VipsImage* loaded = nullptr;
-  if (!path.empty() && path.back() == ']') {
-    // vips_image_new_from_file would read a trailing "[...]" as load options.
-    SourcePtr source(vips_source_new_from_file(path.c_str()));
-    if (!source) throw_decode(path, take_vips_error());
-    loaded = vips_image_new_from_source(source.get(), "", "access", VIPS_ACCESS_SEQUENTIAL,
-                                        "fail_on", VIPS_FAIL_ON_TRUNCATED, nullptr);
-  } else {
-    loaded = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                      VIPS_FAIL_ON_TRUNCATED, nullptr);
-  }
+  VipsImage* loaded = open_file(path, Scaled::kWhole, 1);
   if (loaded == nullptr) throw_decode(path, take_vips_error());
-  return finish(ImagePtr(loaded), path, max_pixels);
+  return finish(ImagePtr(loaded), path, max_pixels, reduction,
+                [&](Scaled scaled, int factor) { return open_file(path, scaled, factor); });
 }
 
-RgbImage decode_buffer(std::span<const std::byte> bytes, std::uint64_t max_pixels) {
+RgbImage decode_buffer(std::span<const std::byte> bytes, std::uint64_t max_pixels,
+                       const Reduction& reduction) {
   ensure_vips_started();
   const std::string name = "image buffer";
   if (bytes.empty()) throw_decode(name, "the buffer is empty");
-  // libvips does not copy the bytes: they outlive the image, which dies inside this call.
-  VipsImage* loaded =
-      vips_image_new_from_buffer(bytes.data(), bytes.size(), "", "access", VIPS_ACCESS_SEQUENTIAL,
-                                 "fail_on", VIPS_FAIL_ON_TRUNCATED, nullptr);
+  VipsImage* loaded = open_buffer(bytes, Scaled::kWhole, 1);
   if (loaded == nullptr) throw_decode(name, take_vips_error());
-  return finish(ImagePtr(loaded), name, max_pixels);
+  return finish(ImagePtr(loaded), name, max_pixels, reduction,
+                [&](Scaled scaled, int factor) { return open_buffer(bytes, scaled, factor); });
 }
 
 }  // namespace zeroshot::image
