@@ -15,6 +15,10 @@ build=${1:-$root/build}
 count=${COUNT:-12}
 rounds=${ROUNDS:-3}
 photos=/usr/share/backgrounds/mate/nature
+# A bench-only package (46 MB), so not in scripts/install-deps.sh: CI never needs it.
+if [ ! -d "$photos" ] && [ "$(id -u)" -eq 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mate-backgrounds
+fi
 [ -d "$photos" ] || { echo "needs Debian's mate-backgrounds (apt-get install mate-backgrounds)" >&2; exit 1; }
 work=$(mktemp -d /tmp/zs_decode_bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT

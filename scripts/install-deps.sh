@@ -36,8 +36,6 @@ packages=(
   python3 python3-numpy python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
   # the Elixir package (bindings/elixir): mix and ExUnit, erl_nif.h for its NIF
   elixir erlang-dev
-  # bench/decode_bench.sh (never in CI): real photographs to make camera-size test pictures from
-  mate-backgrounds
 )
 # npm for that test, unless one is already on PATH (NodeSource's nodejs bundles its own and
 # conflicts with Debian's npm package)
