@@ -2,7 +2,7 @@
 // baseline measured in the same run (see bench/README.md for the commands and the latest table).
 //
 //   model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] [--ensemble-repeats N]
-//               [--small] [--quick] [--siglip] [--json FILE]
+//               [--small] [--quick] [--siglip | --siglip2] [--json FILE]
 //
 // Without --model it generates build/bench-models/clip-vit-base-patch32-random on first use
 // (--small: a tiny 2-layer model, for the CI smoke pass). Every figure is the median of N runs
@@ -225,25 +225,30 @@ void table_header() {
 
 // SigLIP's image embedding (a random-weight siglip-base-patch16-224, or a small one) against its
 // GEMM floor in the same run: every patch row (no class token) through every layer, plus the patch
-// embedding; the pooling head's GEMMs are not in the floor.
-int siglip_rows(std::string folder, bool small, int repeats, int threads,
+// embedding; the pooling head's GEMMs are not in the floor. Then 100 labels' text embeddings,
+// packed against one at a time. --siglip2: the same for SigLIP 2's fixed-resolution layout
+// (siglip2-base-patch16-224's shapes; the fixtures' Gemma-style tokenizer.json of 16536 ids stands
+// in for Gemma's 256k, which changes the embedding table's size, not the work per token).
+int siglip_rows(std::string folder, bool small, bool v2, int repeats, int threads,
                 const std::string& fixtures) {
+  const std::string name = v2 ? "siglip2" : "siglip";
   if (folder.empty()) {
-    folder = small ? "build/bench-models/siglip-small-random"
-                   : "build/bench-models/siglip-base-patch16-224-random";
+    folder = "build/bench-models/" + name + (small ? "-small-random" : "-base-patch16-224-random");
   }
   if (!std::filesystem::exists(folder + "/model.safetensors")) {
     std::fprintf(stderr, "generating %s (random weights)...\n", folder.c_str());
     zeroshot::testing::RandomSiglipOptions options;
     options.tokenizer_from = fixtures + "/siglip";
-    options.config = {{"text_config", {{"vocab_size", 1000}}}};
+    if (v2) options.siglip2_tokenizer_json = fixtures + "/tokenizer_json/bpe_byte_fallback.json";
+    const int vocab = v2 ? 16536 : 1000;
+    options.config = {{"text_config", {{"vocab_size", vocab}}}};
     if (small) {
       const nlohmann::json tower = {{"hidden_size", 64},
                                     {"intermediate_size", 128},
                                     {"num_attention_heads", 4},
                                     {"num_hidden_layers", 2}};
       options.config = {{"text_config", tower}, {"vision_config", tower}};
-      options.config["text_config"]["vocab_size"] = 1000;
+      options.config["text_config"]["vocab_size"] = vocab;
     }
     zeroshot::testing::write_random_siglip(folder, options);
   }
@@ -256,22 +261,33 @@ int siglip_rows(std::string folder, bool small, int repeats, int threads,
   GemmFloor floor(patches, vision.value("hidden_size", 768),
                   vision.value("intermediate_size", 3072), vision.value("num_hidden_layers", 12),
                   3 * patch * patch, patches, threads);
-  const auto model = zeroshot::Model::load({.repo = folder, .threads = threads});
+  const auto model = zeroshot::Model::load(
+      {.repo = folder, .threads = threads, .text_cache_entries = 0});  // every text computed
   const auto image = zeroshot::Image::from_file(fixtures + "/images/scene_640x480_q92.jpg");
   const std::vector<zeroshot::Image> eight(8, image);
   const auto times =
       interleaved_ms(repeats, {[&] { model.embed_image(image); },
                                [&] { model.embed_images(eight); }, [&] { floor.run(); }});
+  const auto labels100 = zeroshot::bench::make_labels(100);
+  const auto text_times =
+      interleaved_ms(std::max(1, repeats / 3), {[&] { model.embed_texts(labels100); },
+                                                [&] {
+                                                  for (const auto& l : labels100)
+                                                    model.embed_text(l);
+                                                }});
   const int cores = zeroshot::kernels::available_cores();
   std::printf("model %s, %d threads of %d cores, median of %d\n", folder.c_str(),
               threads > 0 ? threads : cores, cores, repeats);
   table_header();
-  row("SigLIP image embedding, batch 1", times[0], "ms", "GEMMs alone (model's shapes)", times[2],
-      "of GEMM rate");
+  const std::string family = v2 ? "SigLIP 2" : "SigLIP";
+  row((family + " image embedding, batch 1").c_str(), times[0], "ms",
+      "GEMMs alone (model's shapes)", times[2], "of GEMM rate");
   std::printf("|   GEMM rate of the model's shapes: %.1f GFLOP/s (%.2f GFLOP per image)\n",
               floor.gflop() / times[2] * 1e3, floor.gflop());
-  row("SigLIP image embedding, batch 8, per image", times[1] / 8, "ms", "GEMMs alone (batch 1)",
-      times[2], "of GEMM rate");
+  row((family + " image embedding, batch 8, per image").c_str(), times[1] / 8, "ms",
+      "GEMMs alone (batch 1)", times[2], "of GEMM rate");
+  row((family + " text embedding, 100 labels (packed)").c_str(), text_times[0], "ms",
+      "one label at a time", text_times[1], "x faster");
   return 0;
 }
 
@@ -286,6 +302,7 @@ int main(int argc, char** argv) {
   int ensemble_repeats = 1;
   bool quick = false;  // no ensemble rows (they take minutes)
   bool siglip = false;
+  bool siglip2 = false;
   std::string json_path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -305,20 +322,24 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (a == "--siglip") {
       siglip = true;
+    } else if (a == "--siglip2") {
+      siglip2 = true;
     } else if (a == "--json" && i + 1 < argc) {
       json_path = argv[++i];
     } else {
-      std::fprintf(stderr,
-                   "usage: model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] "
-                   "[--ensemble-repeats N] [--small] [--quick] [--siglip] [--json FILE]\n"
-                   "  --quick: skip the prompt-ensemble rows (minutes at full size)\n"
-                   "  --json FILE: also write the measured values as a JSON object (not with "
-                   "--siglip)\n");
+      std::fprintf(
+          stderr,
+          "usage: model_bench [--model DIR] [--repeats N] [--threads N] [--labels N] "
+          "[--ensemble-repeats N] [--small] [--quick] [--siglip | --siglip2] [--json FILE]\n"
+          "  --siglip, --siglip2: a SigLIP or SigLIP 2 model's rows instead of CLIP's\n"
+          "  --quick: skip the prompt-ensemble rows (minutes at full size)\n"
+          "  --json FILE: also write the measured values as a JSON object (not with "
+          "--siglip)\n");
       return 2;
     }
   }
   const std::string fixtures = ZEROSHOT_FIXTURES;
-  if (siglip) return siglip_rows(folder, small, repeats, threads, fixtures);
+  if (siglip || siglip2) return siglip_rows(folder, small, siglip2, repeats, threads, fixtures);
   if (folder.empty()) {
     folder = small ? "build/bench-models/clip-small-random"
                    : "build/bench-models/clip-vit-base-patch32-random";

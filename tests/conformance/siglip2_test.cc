@@ -58,21 +58,9 @@ TinySiglip2& tiny() {
                         {"num_hidden_layers", 2},
                         {"num_attention_heads", 4},
                         {"patch_size", 16}}}};
-    options.tokenizer_from = testing::kFixtures + "/siglip";
+    options.siglip2_tokenizer_json = kTokenizerJson;
     options.seed = 11;
     testing::write_random_siglip(folder.string(), options);
-    fs::remove(folder / "spiece.model");
-    fs::remove(folder / "tokenizer_config.json");
-    fs::copy_file(kTokenizerJson, folder / "tokenizer.json");
-    std::ofstream(folder / "tokenizer_config.json")
-        << R"({"pad_token": "<pad>", "eos_token": "<eos>", "bos_token": "<bos>",
-              "unk_token": "<unk>", "model_max_length": 64, "padding_side": "right",
-              "tokenizer_class": "GemmaTokenizer"})";
-    std::ofstream(folder / "preprocessor_config.json")
-        << R"({"do_resize": true, "size": {"height": 224, "width": 224}, "resample": 2,
-              "do_rescale": true, "rescale_factor": 0.00392156862745098,
-              "do_normalize": true, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5],
-              "image_processor_type": "SiglipImageProcessor"})";
     auto config = family::siglip::parse_siglip_config(
         util::read_file((folder / "config.json").string()), "config.json");
     auto weights = std::make_unique<safetensors::File>(

@@ -200,13 +200,26 @@ void write_random_siglip(const std::string& folder, const RandomSiglipOptions& o
       {"image_processor_type", "SiglipImageProcessor"},
       {"image_std", {0.5, 0.5, 0.5}},
       {"processor_class", "SiglipProcessor"},
-      {"resample", 3},
+      {"resample", options.siglip2_tokenizer_json.empty() ? 3 : 2},
       {"rescale_factor", 1.0 / 255.0},
       {"size", {{"height", c.vision.image_size}, {"width", c.vision.image_size}}}};
   std::ofstream(dir / "preprocessor_config.json") << pre.dump(2);
-  for (const char* name : {"spiece.model", "tokenizer_config.json", "special_tokens_map.json"}) {
-    const fs::path from = fs::path(options.tokenizer_from) / name;
-    if (fs::exists(from)) fs::copy_file(from, dir / name, fs::copy_options::overwrite_existing);
+  if (!options.siglip2_tokenizer_json.empty()) {
+    fs::copy_file(options.siglip2_tokenizer_json, dir / "tokenizer.json",
+                  fs::copy_options::overwrite_existing);
+    const nlohmann::json gemma = {{"bos_token", "<bos>"},
+                                  {"eos_token", "<eos>"},
+                                  {"model_max_length", 64},
+                                  {"pad_token", "<pad>"},
+                                  {"padding_side", "right"},
+                                  {"unk_token", "<unk>"},
+                                  {"tokenizer_class", "GemmaTokenizer"}};
+    std::ofstream(dir / "tokenizer_config.json") << gemma.dump(2);
+  } else {
+    for (const char* name : {"spiece.model", "tokenizer_config.json", "special_tokens_map.json"}) {
+      const fs::path from = fs::path(options.tokenizer_from) / name;
+      if (fs::exists(from)) fs::copy_file(from, dir / name, fs::copy_options::overwrite_existing);
+    }
   }
 
   Writer w(options.weight_type, options.seed);

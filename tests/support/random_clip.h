@@ -43,6 +43,10 @@ struct RandomSiglipOptions {
   std::uint64_t seed = 1;
   // Folder whose spiece.model (and tokenizer_config.json, if any) is copied.
   std::string tokenizer_from;
+  // Non-empty: SigLIP 2's fixed-resolution layout instead of SigLIP's: this Gemma-style
+  // tokenizer.json (no spiece.model; tokenizer_from is not read), Gemma's tokenizer_config.json
+  // (<pad>, <eos>, 64 positions) and a bilinear resize (`resample` 2).
+  std::string siglip2_tokenizer_json;
   // The stored logit_scale (a log) and logit_bias. The released models hold about ln(112) and
   // -16.5 (HF initialises log(10) and -10); these defaults keep random models' sigmoid scores
   // away from 0 and 1, where a wrong score would still pass a tolerance.
