@@ -45,19 +45,7 @@ TinySiglip2& tiny() {
   static TinySiglip2* t = [] {
     const fs::path folder = testing::make_temp_dir("zs_siglip2_") / "tiny-siglip2";
     testing::RandomSiglipOptions options;
-    options.config = {{"text_config",
-                       {{"hidden_size", 32},
-                        {"intermediate_size", 48},
-                        {"num_hidden_layers", 2},
-                        {"num_attention_heads", 4},
-                        {"vocab_size", 16536},  // the tokenizer.json's ids
-                        {"projection_size", 40}}},
-                      {"vision_config",
-                       {{"hidden_size", 40},
-                        {"intermediate_size", 56},
-                        {"num_hidden_layers", 2},
-                        {"num_attention_heads", 4},
-                        {"patch_size", 16}}}};
+    options.config = testing::tiny_siglip_config(2, 16536);  // the tokenizer.json's ids
     options.siglip2_tokenizer_json = kTokenizerJson;
     options.seed = 11;
     testing::write_random_siglip(folder.string(), options);

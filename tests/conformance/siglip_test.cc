@@ -49,19 +49,7 @@ TinySiglip& tiny() {
   static TinySiglip* t = [] {
     const fs::path folder = testing::make_temp_dir("zs_siglip_") / "tiny-siglip";
     testing::RandomSiglipOptions options;
-    options.config = {{"text_config",
-                       {{"hidden_size", 32},
-                        {"intermediate_size", 48},
-                        {"num_hidden_layers", 2},
-                        {"num_attention_heads", 4},
-                        {"vocab_size", 1000},
-                        {"projection_size", 40}}},
-                      {"vision_config",
-                       {{"hidden_size", 40},
-                        {"intermediate_size", 56},
-                        {"num_hidden_layers", 2},
-                        {"num_attention_heads", 4},
-                        {"patch_size", 16}}}};
+    options.config = testing::tiny_siglip_config(2, 1000);
     options.tokenizer_from = kSiglipFixtures;
     options.seed = 7;
     testing::write_random_siglip(folder.string(), options);

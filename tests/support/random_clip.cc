@@ -184,6 +184,22 @@ void write_random_clip(const std::string& folder, const RandomClipOptions& optio
   w.save(dir / "model.safetensors");
 }
 
+nlohmann::json tiny_siglip_config(int layers, int vocab_size) {
+  return {{"text_config",
+           {{"hidden_size", 32},
+            {"intermediate_size", 48},
+            {"num_hidden_layers", layers},
+            {"num_attention_heads", 4},
+            {"vocab_size", vocab_size},
+            {"projection_size", 40}}},
+          {"vision_config",
+           {{"hidden_size", 40},
+            {"intermediate_size", 56},
+            {"num_hidden_layers", layers},
+            {"num_attention_heads", 4},
+            {"patch_size", 16}}}};
+}
+
 void write_random_siglip(const std::string& folder, const RandomSiglipOptions& options) {
   const fs::path dir(folder);
   fs::create_directories(dir);

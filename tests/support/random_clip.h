@@ -54,6 +54,11 @@ struct RandomSiglipOptions {
   float logit_bias = -0.5f;
 };
 
+// A small SigLIP config.json body for tests: every width different (text 32 wide with a head to
+// 40, vision 40 wide with 4 heads of 10, MLPs 48 and 56), patch 16 on 224 as the released base
+// models, `layers` layers in each tower, `vocab_size` text ids.
+nlohmann::json tiny_siglip_config(int layers, int vocab_size);
+
 // Creates `folder` with config.json, preprocessor_config.json (SiglipImageProcessor's: 224x224,
 // mean = std = 0.5), the tokenizer files and model.safetensors holding every tensor of HF's
 // SiglipModel (vision_use_head on) with random values: N(0, 0.02) for matrices and embeddings,

@@ -31,19 +31,7 @@ const Model& siglip() {
     const fs::path folder =
         fs::temp_directory_path() / ("zs_label_set_" + std::to_string(::getpid())) / "tiny-siglip";
     testing::RandomSiglipOptions options;
-    options.config = {{"text_config",
-                       {{"hidden_size", 32},
-                        {"intermediate_size", 48},
-                        {"num_hidden_layers", 1},
-                        {"num_attention_heads", 4},
-                        {"vocab_size", 1000},
-                        {"projection_size", 40}}},
-                      {"vision_config",
-                       {{"hidden_size", 40},
-                        {"intermediate_size", 56},
-                        {"num_hidden_layers", 1},
-                        {"num_attention_heads", 4},
-                        {"patch_size", 16}}}};
+    options.config = testing::tiny_siglip_config(1, 1000);
     options.tokenizer_from = std::string(ZEROSHOT_FIXTURES) + "/siglip";
     testing::write_random_siglip(folder.string(), options);
     auto* m = new Model(Model::load({.repo = folder.string()}));
