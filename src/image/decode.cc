@@ -376,6 +376,22 @@ RgbImage finish(ImagePtr loaded, const std::string& name, std::uint64_t max_pixe
   return oriented;
 }
 
+// A reduced decode can fail where the whole one does not (libwebp's scaled decode of a small
+// lossy WebP, found by image_fuzz): then the whole decode decides, so a reduced decode fails only
+// where the whole one fails, with the whole one's error.
+template <typename Reopen>
+RgbImage finish_reduced_or_whole(ImagePtr loaded, const std::string& name, std::uint64_t max_pixels,
+                                 const Reduction& reduction, Reopen reopen) {
+  if (reduction.margin < 1) return finish(std::move(loaded), name, max_pixels, reduction, reopen);
+  try {
+    return finish(std::move(loaded), name, max_pixels, reduction, reopen);
+  } catch (const Error&) {
+    VipsImage* whole = reopen(Scaled::kWhole, 1);
+    if (whole == nullptr) throw_decode(name, take_vips_error());
+    return finish(ImagePtr(whole), name, max_pixels, Reduction{}, reopen);
+  }
+}
+
 }  // namespace
 
 RgbImage decode_file(const std::string& path, std::uint64_t max_pixels,
@@ -399,8 +415,9 @@ RgbImage decode_file(const std::string& path, std::uint64_t max_pixels,
   }
   VipsImage* loaded = open_file(path, Scaled::kWhole, 1);
   if (loaded == nullptr) throw_decode(path, take_vips_error());
-  return finish(ImagePtr(loaded), path, max_pixels, reduction,
-                [&](Scaled scaled, int factor) { return open_file(path, scaled, factor); });
+  return finish_reduced_or_whole(
+      ImagePtr(loaded), path, max_pixels, reduction,
+      [&](Scaled scaled, int factor) { return open_file(path, scaled, factor); });
 }
 
 RgbImage decode_buffer(std::span<const std::byte> bytes, std::uint64_t max_pixels,
@@ -410,8 +427,9 @@ RgbImage decode_buffer(std::span<const std::byte> bytes, std::uint64_t max_pixel
   if (bytes.empty()) throw_decode(name, "the buffer is empty");
   VipsImage* loaded = open_buffer(bytes, Scaled::kWhole, 1);
   if (loaded == nullptr) throw_decode(name, take_vips_error());
-  return finish(ImagePtr(loaded), name, max_pixels, reduction,
-                [&](Scaled scaled, int factor) { return open_buffer(bytes, scaled, factor); });
+  return finish_reduced_or_whole(
+      ImagePtr(loaded), name, max_pixels, reduction,
+      [&](Scaled scaled, int factor) { return open_buffer(bytes, scaled, factor); });
 }
 
 }  // namespace zeroshot::image
