@@ -40,7 +40,8 @@ int reduction_factor(int width, int height, int orientation, const Reduction& re
 // accepts the bytes, truncated data, 0x0), kImageTooLarge (the header declares more than
 // `max_pixels` pixels; checked before any pixel is decoded, on the stored size whatever the
 // reduction; 0 disables the check). `reduction` may decode JPEG and WebP at a fraction of their
-// size (see Reduction); everything else (orientation, convert("RGB"), errors) is the same.
+// size (see Reduction); everything else (orientation, convert("RGB"), errors) is the same: a
+// reduced decode that fails is done again whole, whose result or error stands.
 RgbImage decode_file(const std::string& path, std::uint64_t max_pixels,
                      const Reduction& reduction = {});
 RgbImage decode_buffer(std::span<const std::byte> bytes, std::uint64_t max_pixels,
