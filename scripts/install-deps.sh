@@ -12,6 +12,8 @@ packages=(
   # libraries
   libvips-dev nlohmann-json3-dev libcurl4-openssl-dev libutf8proc-dev libcli11-dev
   libcpp-httplib-dev
+  # the prepared-weights cache's checksums (src/weights_cache): xxHash
+  libxxhash-dev
   # the image index (src/index): SQLite; hnswlib (header-only) for approximate search
   libsqlite3-dev libhnswlib-dev
   # SigLIP's tokenizer: Google's SentencePiece library

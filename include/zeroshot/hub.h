@@ -61,4 +61,31 @@ std::vector<CachedModel> list_cached_models();
 // The hub cache folder the functions above use.
 std::string hub_cache_dir();
 
+// zeroshot's prepared-weights cache: on CPUs where oneDNN's fastest kernels take the weights in a
+// blocked layout (AVX-512), each model tower's float32 weights are packed into that layout on
+// first use and kept in a file, which later processes map instead of packing again (a one-shot
+// `classify` then starts in a fraction of the time). The folder: ZEROSHOT_PREPARED_CACHE, else
+// $XDG_CACHE_HOME/zeroshot/prepared, else ~/.cache/zeroshot/prepared; ZEROSHOT_PREPARED_CACHE=off
+// turns it off. Files are keyed by the weights file (its hub content hash, else its path, size and
+// times), the tower, the precision, oneDNN's version and the CPU's ISA; written whole and renamed
+// into place, checked (xxHash) before use; any of them may be deleted at any time.
+struct PreparedWeights {
+  std::string path;
+  uint64_t size_on_disk = 0;
+  std::string source;      // the model.safetensors it was prepared from
+  std::string tower;       // "text" or "vision"
+  std::string precision;   // "f32", or "int8 layers"
+  std::string signature;   // oneDNN's version and the ISA it packed for
+  bool stale = false;      // unreadable, or its source is gone or changed: never used again
+  bool temporary = false;  // being written (or left by a killed process)
+};
+
+// The prepared-weights cache folder, or "" when ZEROSHOT_PREPARED_CACHE turns it off.
+std::string prepared_cache_dir();
+// Its files, sorted by path (empty when it is off or absent).
+std::vector<PreparedWeights> list_prepared_weights();
+// Removes its files (only the stale ones with stale_only; temporary files only when their writer
+// is gone); returns the bytes freed. Safe while other processes use the cache.
+uint64_t clear_prepared_weights(bool stale_only = false);
+
 }  // namespace zeroshot

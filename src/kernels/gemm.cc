@@ -59,7 +59,10 @@ struct LinearWeights::Impl {
   // Set while `sources` (or weights used in place) are the caller's memory: keeps it alive.
   std::shared_ptr<const void> weight_owner;
   std::function<void()> on_packed;  // called once `sources` have been packed
-  memory bias;                      // [1, out], or empty
+  // Where the packed weights are kept between processes (its slot), or null.
+  std::shared_ptr<PackedStore> store;
+  std::size_t store_slot = 0;
+  memory bias;  // [1, out], or empty
   // int8 only: per output channel, float weight = int8 weight * weight_scales[n].
   std::vector<float> weight_scales;  // [out]
   int levels = 255;                  // activations quantise to [0, levels]
@@ -167,6 +170,27 @@ bool has_vnni() {
          isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
 }
 
+// The memory descriptor's layout as text: data type, dims, strides and inner blocks. Equal texts,
+// equal byte layouts (a PackedStore compares them before it hands stored bytes back).
+std::string layout_text(const memory::desc& md) {
+  const dnnl_memory_desc_t& d = md.data;
+  std::string text = "dt" + std::to_string(static_cast<int>(d.data_type)) + " fk" +
+                     std::to_string(static_cast<int>(d.format_kind)) + " dims";
+  for (int i = 0; i < d.ndims; ++i) text += " " + std::to_string(d.dims[i]);
+  text += " padded";
+  for (int i = 0; i < d.ndims; ++i) text += " " + std::to_string(d.padded_dims[i]);
+  if (d.format_kind == dnnl_blocked) {
+    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+    text += " strides";
+    for (int i = 0; i < d.ndims; ++i) text += " " + std::to_string(b.strides[i]);
+    text += " blocks";
+    for (int i = 0; i < b.inner_nblks; ++i)
+      text += " " + std::to_string(b.inner_idxs[i]) + ":" + std::to_string(b.inner_blks[i]);
+  }
+  text += " extra" + std::to_string(d.extra.flags) + " bytes " + std::to_string(md.get_size());
+  return text;
+}
+
 // Copies `user` into the primitive's weight layout (a transpose or a blocking).
 memory pack(const dnnl::engine& engine, const memory::desc& layout, memory user) {
   memory packed(layout, engine);
@@ -219,16 +243,16 @@ std::vector<std::int8_t> quantise_weights(std::span<const float> weight, int out
 LinearWeights::LinearWeights(std::span<const float> weight, int out_features, int in_features,
                              std::span<const float> bias, const LinearEpilogue& epilogue,
                              GemmPrecision precision, std::shared_ptr<const void> weight_owner,
-                             std::function<void()> on_packed)
+                             std::function<void()> on_packed, std::shared_ptr<PackedStore> store)
     : LinearWeights(std::span<const std::span<const float>>(
                         &checked_size(weight, out_features, in_features), 1),
                     in_features, bias, epilogue, precision, std::move(weight_owner),
-                    std::move(on_packed)) {}
+                    std::move(on_packed), std::move(store)) {}
 
 LinearWeights::LinearWeights(std::span<const std::span<const float>> row_blocks, int in_features,
                              std::span<const float> bias, const LinearEpilogue& epilogue,
                              GemmPrecision precision, std::shared_ptr<const void> weight_owner,
-                             std::function<void()> on_packed)
+                             std::function<void()> on_packed, std::shared_ptr<PackedStore> store)
     : in_features_(in_features), precision_(precision) {
   std::size_t total = 0;
   for (const auto& block : row_blocks) total += block.size();
@@ -281,6 +305,10 @@ LinearWeights::LinearWeights(std::span<const std::span<const float>> row_blocks,
       impl->weight_owner = std::move(weight_owner);
       if (impl->per_rows) {
         impl->on_packed = std::move(on_packed);  // packed on first use
+        if (store) {
+          impl->store_slot = store->add(impl->weights_md.get_size(), layout_text(impl->weights_md));
+          impl->store = std::move(store);
+        }
       } else {
         // Plain: HF's [out, in] row-major matrix is W^T as [in, out] in column-major order (tag
         // ba), which oneDNN's gemm kernels take as fast as their own plain layout: in place, no
@@ -315,6 +343,35 @@ bool LinearWeights::borrowed() const noexcept { return impl_ && impl_->weight_ow
 
 bool LinearWeights::per_row_count() const noexcept { return impl_ && impl_->per_rows; }
 
+std::string packing_signature() {
+  const dnnl_version_t* v = dnnl_version();
+  std::string isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx2:
+      isa = "avx2";
+      break;
+    case dnnl::cpu_isa::avx2_vnni:
+      isa = "avx2_vnni";
+      break;
+    case dnnl::cpu_isa::avx512_core:
+      isa = "avx512_core";
+      break;
+    case dnnl::cpu_isa::avx512_core_vnni:
+      isa = "avx512_core_vnni";
+      break;
+    case dnnl::cpu_isa::avx512_core_bf16:
+      isa = "avx512_core_bf16";
+      break;
+    case dnnl::cpu_isa::avx512_core_amx:
+      isa = "avx512_core_amx";
+      break;
+    default:
+      isa = "isa" + std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa()));
+  }
+  return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+         std::to_string(v->patch) + " (" + v->hash + "), " + isa;
+}
+
 bool packs_weights(int out_features, int in_features, GemmPrecision precision) {
   if (precision == GemmPrecision::kInt8) return true;
   try {
@@ -335,11 +392,20 @@ namespace {
 const memory& ready_weights(const LinearWeights::Impl& impl) {
   if (impl.per_rows && !impl.sources.empty()) {
     std::call_once(impl.packed, [&impl] {
+      // A store that holds them: used in place (a mapped file), the source never read.
+      if (impl.store) {
+        if (const void* stored = impl.store->stored(impl.store_slot)) {
+          impl.weights = memory(impl.weights_md, impl.engine, const_cast<void*>(stored));
+          if (impl.on_packed) impl.on_packed();
+          return;
+        }
+      }
       std::vector<float> storage;
       const std::span<const float> rows = stacked_rows(impl.sources, storage);
       impl.weights =
           pack(impl.engine, impl.weights_md,
                memory(weights_desc(impl, Tag::ba), impl.engine, const_cast<float*>(rows.data())));
+      if (impl.store) impl.store->keep(impl.store_slot, impl.weights.get_data_handle());
       if (impl.on_packed) impl.on_packed();
     });
   }

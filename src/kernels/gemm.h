@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "kernels/activation.h"
 
@@ -28,6 +29,29 @@ struct LinearEpilogue {
   // [rows, 3*hidden] buffer.
   int y_stride = 0;
 };
+
+// Storage that keeps the packed (blocked) weights of several LinearWeights, e.g. a file that
+// outlives the process (weights_cache/), so that a later process maps them instead of packing.
+// Each LinearWeights that would pack on first use registers a slot at construction (the packed
+// size and layout are known then); its first call either uses the slot's stored bytes or packs
+// in memory and hands the result to keep(). Implementations are thread-safe: first calls may run
+// concurrently.
+class PackedStore {
+ public:
+  virtual ~PackedStore() = default;
+  // Registers weights that pack into `bytes` bytes of the layout `layout` (a description of
+  // oneDNN's memory descriptor: equal strings, equal layouts); returns their slot. Called while
+  // the model loads, before any slot is read.
+  virtual std::size_t add(std::size_t bytes, const std::string& layout) = 0;
+  // The slot's stored bytes, verified, or nullptr when the store does not hold them.
+  virtual const void* stored(std::size_t slot) = 0;
+  // The slot's weights, just packed (the slot's size in bytes): kept for later processes, or not.
+  virtual void keep(std::size_t slot, const void* packed) = 0;
+};
+
+// What packed layouts depend on besides the weights: oneDNN's version and the ISA it runs on.
+// A key part for stores that outlive the process.
+std::string packing_signature();
 
 // How a LinearWeights multiplies.
 enum class GemmPrecision {
@@ -48,13 +72,15 @@ class LinearWeights {
   // weight_owner, if set, keeps `weight` valid for as long as it lives: float32 weights are then
   // used in place when oneDNN's chosen kernel takes a plain layout (no copy), or packed into its
   // blocked layout by the first `linear` call, which then calls on_packed (e.g. to drop the
-  // source's file pages). Without an owner they are copied (packed) here. Throws
+  // source's file pages); with a `store`, that call takes the packed weights from it, or hands
+  // it what it packed. Without an owner they are copied (packed) here. Throws
   // zeroshot::Error(kInvalidArgument) on sizes that disagree, kInternal if oneDNN fails.
   LinearWeights(std::span<const float> weight, int out_features, int in_features,
                 std::span<const float> bias, const LinearEpilogue& epilogue = {},
                 GemmPrecision precision = GemmPrecision::kF32,
                 std::shared_ptr<const void> weight_owner = nullptr,
-                std::function<void()> on_packed = nullptr);
+                std::function<void()> on_packed = nullptr,
+                std::shared_ptr<PackedStore> store = nullptr);
 
   // Several torch.nn.Linear with the same input stacked by output rows into one GEMM (q, k and v
   // of an attention layer): row_blocks[i] is [out_i, in_features] row-major, bias the
@@ -65,7 +91,8 @@ class LinearWeights {
                 std::span<const float> bias, const LinearEpilogue& epilogue = {},
                 GemmPrecision precision = GemmPrecision::kF32,
                 std::shared_ptr<const void> weight_owner = nullptr,
-                std::function<void()> on_packed = nullptr);
+                std::function<void()> on_packed = nullptr,
+                std::shared_ptr<PackedStore> store = nullptr);
 
   int in_features() const noexcept { return in_features_; }
   int out_features() const noexcept { return out_features_; }

@@ -17,6 +17,7 @@
 #include "tensor/convert.h"
 #include "tensor/floats.h"
 #include "tensor/view.h"
+#include "weights_cache/store.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::model {
@@ -70,6 +71,16 @@ class Loader {
     if (mapping_) tensor::release_pages(views_.at(name));
   }
 
+  // The float32 linears loaded from now on keep their packed weights in the prepared-weights
+  // cache's file for `tower` (weights_cache/store.h) when the cache is on and oneDNN packs them on
+  // this CPU; an empty name stops. One file per tower, so a run that uses one tower writes one;
+  // `precision` is the tower's layers' (an int8 tower keeps only its float32 linears there).
+  void prepare_tower(const std::string& tower,
+                     kernels::GemmPrecision precision = kernels::GemmPrecision::kF32) {
+    const char* layers = precision == kernels::GemmPrecision::kInt8 ? "int8 layers" : "f32";
+    store_ = tower.empty() ? nullptr : weights_cache::open_store(source_, tower, layers);
+  }
+
   LayerNormWeights layer_norm(const std::string& prefix) const {
     return {floats(prefix + ".weight"), floats(prefix + ".bias")};
   }
@@ -87,7 +98,7 @@ class Loader {
       on_packed = [view = views_.at(prefix + ".weight")] { tensor::release_pages(view); };
     }
     kernels::LinearWeights linear(w.span(), out, in, b.span(), epilogue, precision, w.owner(),
-                                  std::move(on_packed));
+                                  std::move(on_packed), store_for(precision));
     if (!linear.borrowed()) release(prefix + ".weight");
     return linear;
   }
@@ -112,7 +123,8 @@ class Loader {
     auto release_borrowed = [borrowed] {
       for (const tensor::View& view : borrowed) tensor::release_pages(view);
     };
-    kernels::LinearWeights linear(blocks, in, bias, {}, precision, parts, release_borrowed);
+    kernels::LinearWeights linear(blocks, in, bias, {}, precision, parts, release_borrowed,
+                                  store_for(precision));
     if (!linear.borrowed()) release_borrowed();
     return linear;
   }
@@ -122,9 +134,14 @@ class Loader {
   }
 
  private:
+  std::shared_ptr<kernels::PackedStore> store_for(kernels::GemmPrecision precision) const {
+    return precision == kernels::GemmPrecision::kF32 ? store_ : nullptr;
+  }
+
   const tensor::NamedViews& views_;
   const std::string& source_;
   std::shared_ptr<const void> mapping_;
+  std::shared_ptr<kernels::PackedStore> store_;  // the current tower's prepared weights, or null
 };
 
 // Expects the tensors of `c.num_layers` CLIP-style encoder layers (HF CLIPEncoderLayer,

@@ -21,6 +21,17 @@ bool env_flag(const char* name) {
   return v == "1" || v == "true" || v == "yes" || v == "on";
 }
 
+std::optional<std::string> prepared_cache_dir() {
+  if (auto dir = env("ZEROSHOT_PREPARED_CACHE")) {
+    std::string lower;
+    for (char c : *dir) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "off" || lower == "0" || lower == "false" || lower == "no") return std::nullopt;
+    return *dir;
+  }
+  if (auto xdg = env("XDG_CACHE_HOME")) return *xdg + "/zeroshot/prepared";
+  return env("HOME").value_or(".") + "/.cache/zeroshot/prepared";
+}
+
 std::string hf_home() {
   if (auto home = env("HF_HOME")) return *home;
   if (auto xdg = env("XDG_CACHE_HOME")) return *xdg + "/huggingface";

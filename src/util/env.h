@@ -17,6 +17,11 @@ std::string hf_hub_cache();
 // HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface.
 std::string hf_home();
 
+// The folder of zeroshot's prepared-weights cache (weights_cache/): ZEROSHOT_PREPARED_CACHE, else
+// $XDG_CACHE_HOME/zeroshot/prepared, else ~/.cache/zeroshot/prepared; nullopt when the variable
+// turns the cache off ("off", "0", "false", "no", any case).
+std::optional<std::string> prepared_cache_dir();
+
 // HF_ENDPOINT without trailing slashes, else "https://huggingface.co".
 std::string hf_endpoint();
 // The Hugging Face token: HF_TOKEN, else the legacy HUGGING_FACE_HUB_TOKEN, else the first line of

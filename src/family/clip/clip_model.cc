@@ -83,6 +83,7 @@ ClipWeights load_weights(const ClipConfig& config, const tensor::NamedViews& vie
   ClipWeights w;
   // int8 covers the vision tower only: text embeddings are computed once per label and cached,
   // so quantising the text tower would cost accuracy for almost no time.
+  loader.prepare_tower("text");
   w.text.token_embedding = loader.floats("text_model.embeddings.token_embedding.weight");
   w.text.position_embedding = loader.floats("text_model.embeddings.position_embedding.weight");
   w.text.layers =
@@ -91,6 +92,7 @@ ClipWeights load_weights(const ClipConfig& config, const tensor::NamedViews& vie
   w.text.projection =
       loader.linear("text_projection", config.projection_dim, tc.encoder.hidden_size, false);
 
+  loader.prepare_tower("vision", vision_precision);
   const int patch_in = vc.num_channels * vc.patch_size * vc.patch_size;
   // The conv weight [hidden, channels, patch, patch] is a [hidden, channels*patch*patch] matrix
   // over im2col rows ordered (channel, ky, kx).
@@ -104,6 +106,7 @@ ClipWeights load_weights(const ClipConfig& config, const tensor::NamedViews& vie
   w.vision.projection =
       loader.linear("visual_projection", config.projection_dim, vc.encoder.hidden_size, false);
 
+  loader.prepare_tower("");
   w.logit_scale = loader.floats("logit_scale")[0];
   return w;
 }

@@ -85,6 +85,7 @@ SiglipWeights load_weights(const SiglipConfig& c, const tensor::NamedViews& view
   SiglipWeights w;
   const int t = static_cast<int>(th);
   const int v = static_cast<int>(vh);
+  loader.prepare_tower("text");
   w.text.token_embedding = loader.floats("text_model.embeddings.token_embedding.weight");
   w.text.position_embedding = loader.floats("text_model.embeddings.position_embedding.weight");
   w.text.layers =
@@ -92,6 +93,7 @@ SiglipWeights load_weights(const SiglipConfig& c, const tensor::NamedViews& view
   w.text.final_layer_norm = loader.layer_norm("text_model.final_layer_norm");
   w.text.head = loader.linear("text_model.head", c.text_projection_size, t, /*bias=*/true);
 
+  loader.prepare_tower("vision", vision_precision);
   const int patch_in = c.vision.num_channels * c.vision.patch_size * c.vision.patch_size;
   w.vision.patch_embedding =
       loader.linear("vision_model.embeddings.patch_embedding", v, patch_in, /*bias=*/true);
@@ -117,6 +119,7 @@ SiglipWeights load_weights(const SiglipConfig& c, const tensor::NamedViews& view
                      .accumulate = false});
   w.vision.fc2 = loader.linear("vision_model.head.mlp.fc2", v, static_cast<int>(inter),
                                /*bias=*/true, {.activation = std::nullopt, .accumulate = true});
+  loader.prepare_tower("");
   w.logit_scale = loader.floats("logit_scale")[0];
   w.logit_bias = loader.floats("logit_bias")[0];
   return w;

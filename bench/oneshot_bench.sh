@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One-shot latency (bench/README.md, "One-shot classify"); never in CI. Wall time and peak RSS of
+# `zeroshot classify --repo MODEL IMAGE "a dog" "a cat"` (one process, one image, two labels, the
+# weights in the page cache) in three states, rounds interleaved, medians:
+#   off:   ZEROSHOT_PREPARED_CACHE=off (every run packs the weights in memory: the old behaviour)
+#   first: the prepared-weights cache emptied before the run (packs and writes the files)
+#   warm:  the files written (maps them)
+# (ONNX Runtime's session creation + one run is not measured here yet: bench/README.md.)
+# Usage: bench/oneshot_bench.sh [build-dir]   (env: ROUNDS=7, MODEL_DIR, IMAGE, CACHE_PARENT=/tmp)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+rounds=${ROUNDS:-7}
+model=${MODEL_DIR:-$build/bench-models/clip-vit-b32-random}
+image=${IMAGE:-$root/tests/fixtures/images/cmyk_200x150.jpg}
+[ -f "$model/model.safetensors" ] || "$build/bench/make_random_clip" "$model" >/dev/null
+cache=$(mktemp -d "${CACHE_PARENT:-/tmp}/zs_oneshot.XXXXXX")  # CACHE_PARENT: the file system to test
+trap 'rm -rf "$cache"' EXIT
+echo "== CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+cat "$model/model.safetensors" >/dev/null  # the weights in the page cache, as for every state
+
+# "seconds KB" of one run
+run() { /usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -1; }
+zs() { run env ZEROSHOT_PREPARED_CACHE="$1" "$build/zeroshot" classify --repo "$model" "$image" "a dog" "a cat"; }
+declare -A wall rss
+for r in $(seq 1 "$rounds"); do
+  for state in off first warm; do
+    # Every run starts from the same state: written data on disk, and time for the system to
+    # settle (a mount with `discard` trims freed blocks in the background; a VM may hand freed
+    # memory back to its host, and the next run to touch that much memory pays to get it back).
+    sync; sleep 2
+    case $state in
+      off) out=$(zs off) ;;
+      first) out=$(zs "$cache") ;;
+      warm) out=$(zs "$cache"); rm -rf "${cache:?}"/* ;;
+    esac
+    wall[$state]+="${out% *} "
+    rss[$state]+="${out#* } "
+  done
+done
+med() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+weights=$(( $(stat -c %s "$model/model.safetensors") / 1024 ))
+echo "== one image, 2 labels, $rounds rounds, medians (weights file $((weights / 1024)) MiB)"
+off=$(echo "${wall[off]}" | med)
+for state in off first warm; do
+  w=$(echo "${wall[$state]}" | med); m=$(echo "${rss[$state]}" | med)
+  printf '  %-6s %6.3f s wall (%4.2fx off)  peak RSS %5d MiB (%4.2fx the weights)  runs: %s\n' \
+    "$state" "$w" "$(echo "$w / $off" | bc -l)" $((m / 1024)) "$(echo "$m / $weights" | bc -l)" "${wall[$state]}"
+done
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
