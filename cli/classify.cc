@@ -290,6 +290,7 @@ crash or kill, the same command with --resume skips the images FILE has and redo
       return;
     }
     if (!flags.labels.empty() || !flags.labels_file.empty()) {
+      run_with_passive_waits();
       run_classify_batch(flags);
       return;
     }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "progress.h"
@@ -71,6 +72,25 @@ std::string format_bytes(double bytes) {
   char text[32];
   std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
   return text;
+}
+
+namespace {
+int saved_argc = 0;
+char** saved_argv = nullptr;
+}  // namespace
+
+void remember_command_line(int argc, char** argv) {
+  saved_argc = argc;
+  saved_argv = argv;
+}
+
+void run_with_passive_waits() {
+  if (saved_argv == nullptr || saved_argc < 1 || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  std::cout.flush();
+  std::cerr.flush();
+  ::execv("/proc/self/exe", saved_argv);
+  ::unsetenv("OMP_WAIT_POLICY");  // exec failed: go on with the waits as they are
 }
 
 void print_json(const nlohmann::json& value) {

@@ -35,6 +35,16 @@ std::string format_bytes(double bytes);
 // Prints a JSON value on stdout (pretty for people, one line when piped).
 void print_json(const nlohmann::json& value);
 
+// The command line, kept by main() for run_with_passive_waits.
+void remember_command_line(int argc, char** argv);
+// Batch commands decode the next images on a thread beside the model's OpenMP threads. With
+// OpenMP's default waits, threads spin at every barrier and take the core the decoder needs
+// (measured on 2 cores, 4000x3000 JPEGs, --decode fast: 0.59x the 640x480 rate, 0.76x with
+// passive waits; bench/README.md). OpenMP reads OMP_WAIT_POLICY only at start-up, so when the
+// user has not set it this starts the same command again with OMP_WAIT_POLICY=passive (before
+// any side effect); if that fails, the command goes on as it is.
+void run_with_passive_waits();
+
 // Subcommands, one file each.
 void add_classify_commands(CLI::App& app);  // classify, label
 void add_similarity_command(CLI::App& app);

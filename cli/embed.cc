@@ -55,6 +55,7 @@ Slurm / Kubernetes variables), --output and --resume work as for classify.)");
       if (!flags->inputs.empty()) {
         throw CLI::ValidationError("IMAGES", "give either IMAGES (a batch run) or --image/--text");
       }
+      run_with_passive_waits();
       const Model model = flags->model.load();
       run_embed_batch(flags->batch_run, model, flags->model.decode_options(model));
       return;

@@ -60,6 +60,7 @@ Sharded (docs/BATCH.md): --shard I/N (or a Slurm job array, or --shards N in a K
 Job) indexes only the files whose absolute path hashes to I, into a --db file of the shard's own;
 `zeroshot index-merge --db all.db part-*.db` then merges the shard files into one index.)");
   command->callback([flags] {
+    run_with_passive_waits();
     const auto paths = expand_lists(flags->inputs);
     const std::optional<Shard> shard = flags->shard.resolve();
     auto model = flags->model.load();

@@ -5,6 +5,7 @@
 #include "common.h"
 
 int main(int argc, char** argv) {
+  zeroshot::cli::remember_command_line(argc, argv);
   CLI::App app{
       "zeroshot: zero-shot image classification with CLIP and SigLIP.\n"
       "Give an image and any labels; get back how well each label describes it."};
