@@ -8,7 +8,8 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libvips-dev nlohmann-json3-dev libcurl4-openssl-dev libutf8proc-dev libcli11-dev \
-      libcpp-httplib-dev libdnnl-dev ocl-icd-opencl-dev \
+      libcpp-httplib-dev libdnnl-dev ocl-icd-opencl-dev libsqlite3-dev libhnswlib-dev \
+      libsentencepiece-dev libxxhash-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -20,7 +21,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DZEROSHOT_BUILD_TE
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libvips42 libcurl4 libutf8proc2 libdnnl2 libcpp-httplib0.11 libgomp1 \
-      ocl-icd-libopencl1 \
+      ocl-icd-libopencl1 libsqlite3-0 libsentencepiece0 libxxhash0 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin zeroshot
 COPY --from=build /usr/local/bin/zeroshot /usr/local/bin/zeroshot
