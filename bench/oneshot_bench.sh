@@ -3,7 +3,8 @@
 # `zeroshot classify --repo MODEL IMAGE "a dog" "a cat"` (one process, one image, two labels, the
 # weights in the page cache) in three states, rounds interleaved, medians:
 #   off:   ZEROSHOT_PREPARED_CACHE=off (every run packs the weights in memory: the old behaviour)
-#   first: the prepared-weights cache emptied before the run (packs and writes the files)
+#   first: the prepared-weights cache emptied before the run (packs; a background child writes
+#          the files after the command exits: also timed, from the exit until they are in place)
 #   warm:  the files written (maps them)
 # and, once bench/peers/run.sh has prepared its ONNX export and onnxruntime-node, ONNX Runtime in
 # the same rounds: a Node.js process that creates the vision and text sessions and runs each once
@@ -31,7 +32,7 @@ inputs=$(ls -dt "$build"/peers/inputs-* 2>/dev/null | head -1 || true)
 if [ -n "$onnx" ] && [ -n "$inputs" ] && [ -d "$root/bench/peers/node_modules/onnxruntime-node" ]; then
   ort=(node "$root/bench/peers/ort_bench.mjs" --onnx "$onnx" --inputs "$inputs" --rss --threads "$(nproc)")
 fi
-declare -A wall rss
+declare -A wall rss writer
 for r in $(seq 1 "$rounds"); do
   for state in off first warm ort; do
     [ "$state" != ort ] || [ ${#ort[@]} -gt 0 ] || continue
@@ -41,7 +42,9 @@ for r in $(seq 1 "$rounds"); do
     sync; sleep 2
     case $state in
       off) out=$(zs off) ;;
-      first) out=$(zs "$cache") ;;
+      first) out=$(zs "$cache")
+             # The writer holds the folder's lock until the files are in place.
+             writer[first]+="$( { /usr/bin/time -f %e flock "$cache" true; } 2>&1 | tail -1) " ;;
       warm) out=$(zs "$cache"); rm -rf "${cache:?}"/* ;;
       ort) out=$(run "${ort[@]}") ;;
     esac
@@ -59,4 +62,5 @@ for state in off first warm ort; do
   printf '  %-6s %6.3f s wall (%4.2fx off)  peak RSS %5d MiB (%4.2fx the weights)  runs: %s\n' \
     "$state" "$w" "$(echo "$w / $off" | bc -l)" $((m / 1024)) "$(echo "$m / $weights" | bc -l)" "${wall[$state]}"
 done
+echo "  first: its files were in place $(echo "${writer[first]}" | med) s after the command exited (runs: ${writer[first]})"
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,11 +1,13 @@
 // zeroshot: command-line entry point. Each subcommand lives in its own file (see common.h).
 // Exit codes: 0 success, 2 usage errors, 1 every other failure (message on stderr).
 #include <iostream>
+#include <string_view>
 
 #include "common.h"
 
-int main(int argc, char** argv) {
-  zeroshot::cli::remember_command_line(argc, argv);
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{
       "zeroshot: zero-shot image classification with CLIP and SigLIP.\n"
       "Give an image and any labels; get back how well each label describes it."};
@@ -60,4 +62,21 @@ Run 'zeroshot SUBCOMMAND --help' for each subcommand's options and examples.)");
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  zeroshot::cli::remember_command_line(argc, argv);
+  // A command should not wait for the disk: the weights it prepares for a later run are written
+  // by a background child once its output is out (README, "Prepared weights"). The server
+  // lives long enough to write them as it packs them.
+  const bool defer = !(argc > 1 && std::string_view(argv[1]) == "serve");
+  if (defer) zeroshot::defer_prepared_weights();
+  const int code = run(argc, argv);
+  if (defer) {
+    std::cout.flush();
+    zeroshot::write_prepared_weights_in_background();
+  }
+  return code;
 }

@@ -188,8 +188,9 @@ void Service::load() {
     log_line({{"event", "index"}, {"images", index_->info().vectors}});
   }
   served_ = std::move(served);
-  ready_ = true;
+  // The line first: whoever sees /health/ready answer 200 can also find it in the log.
   log_line({{"event", "ready"}, {"models", options_.repos}});
+  ready_ = true;
 }
 
 void Service::drain() {

@@ -88,4 +88,17 @@ std::vector<PreparedWeights> list_prepared_weights();
 // is gone); returns the bytes freed. Safe while other processes use the cache.
 uint64_t clear_prepared_weights(bool stale_only = false);
 
+// By default a model writes its prepared weights as it packs them, on first use: a long-lived
+// process (a server, a notebook) pays that once. A short-lived one should not wait for the disk:
+// after defer_prepared_weights(), towers packed from then on keep their packed weights in memory
+// (no copy: the model's own, held until written even after the model is destroyed), and
+// write_prepared_weights_in_background() writes them from a child process just before this one
+// exits (the zeroshot CLI does both). The child runs at low priority in a session of its own,
+// its standard streams on /dev/null; it holds a lock on the cache folder while it writes (one
+// writer at a time; the files of a process that finds it held are left to a later run), and it
+// is not waited for: call it last, with the process's other threads idle. Returns whether a
+// child was started (false: nothing deferred, another writer at work, or fork failed).
+void defer_prepared_weights();
+bool write_prepared_weights_in_background();
+
 }  // namespace zeroshot

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "util/cpu_dispatch.h"
 #include "zeroshot/error.h"
 
 namespace zeroshot::index {
@@ -22,8 +23,9 @@ namespace {
 
 // 1 - dot(a, b) over `dim` floats, hnswlib's inner-product distance. Eight partial sums in a
 // fixed-width inner loop, which the compiler turns into vector instructions (hnswlib's own
-// scalar fallback is one serial sum).
-float inner_product_distance(const void* a, const void* b, const void* dim_ptr) {
+// scalar fallback is one serial sum). Cloned for AVX2: the graph's build is mostly this function.
+ZEROSHOT_TARGET_CLONES float inner_product_distance(const void* a, const void* b,
+                                                    const void* dim_ptr) {
   const auto* x = static_cast<const float*>(a);
   const auto* y = static_cast<const float*>(b);
   const std::size_t dim = *static_cast<const std::size_t*>(dim_ptr);

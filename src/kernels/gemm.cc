@@ -405,7 +405,13 @@ const memory& ready_weights(const LinearWeights::Impl& impl) {
       impl.weights =
           pack(impl.engine, impl.weights_md,
                memory(weights_desc(impl, Tag::ba), impl.engine, const_cast<float*>(rows.data())));
-      if (impl.store) impl.store->keep(impl.store_slot, impl.weights.get_data_handle());
+      if (impl.store) {
+        // A handle to the packed memory (oneDNN's memory objects share their buffer) that the
+        // store may hold until it writes them.
+        auto handle = std::make_shared<memory>(impl.weights);
+        impl.store->keep(impl.store_slot,
+                         std::shared_ptr<const void>(handle, handle->get_data_handle()));
+      }
       if (impl.on_packed) impl.on_packed();
     });
   }

@@ -46,7 +46,8 @@ class PackedStore {
   // The slot's stored bytes, verified, or nullptr when the store does not hold them.
   virtual const void* stored(std::size_t slot) = 0;
   // The slot's weights, just packed (the slot's size in bytes): kept for later processes, or not.
-  virtual void keep(std::size_t slot, const void* packed) = 0;
+  // `packed` keeps them alive for as long as the store holds it (a store may write them later).
+  virtual void keep(std::size_t slot, std::shared_ptr<const void> packed) = 0;
 };
 
 // What packed layouts depend on besides the weights: oneDNN's version and the ISA it runs on.

@@ -1,14 +1,19 @@
 #include "weights_cache/store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -23,7 +28,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class FileStore final : public kernels::PackedStore {
+std::atomic<WriteMode> write_mode{WriteMode::kAsPacked};
+
+class FileStore;
+
+// Deferred towers with every slot packed, waiting for write_deferred. Never destroyed: the
+// packed weights they hold are oneDNN memory, which must not be released by a static destructor
+// after oneDNN's own are gone (the process's exit frees them).
+std::mutex& deferred_mutex() {
+  static auto* mutex = new std::mutex;
+  return *mutex;
+}
+std::vector<std::shared_ptr<FileStore>>& deferred_stores() {
+  static auto* stores = new std::vector<std::shared_ptr<FileStore>>;
+  return *stores;
+}
+
+class FileStore final : public kernels::PackedStore,
+                        public std::enable_shared_from_this<FileStore> {
  public:
   FileStore(std::string folder, std::string name, std::string description)
       : folder_(std::move(folder)), name_(std::move(name)) {
@@ -58,28 +80,50 @@ class FileStore final : public kernels::PackedStore {
     return good_[slot] ? map_ + s.offset : nullptr;
   }
 
-  void keep(std::size_t slot, const void* packed) override {
-    std::lock_guard lock(mutex_);
+  void keep(std::size_t slot, std::shared_ptr<const void> packed) override {
+    std::unique_lock lock(mutex_);
     open_locked();
-    if (mode_ != Mode::kWriting || slot >= header_.slots.size() || good_[slot]) return;
-    format::Slot& s = header_.slots[slot];
-    if (!write_all(packed, s.bytes, s.offset)) return abandon();
-    s.checksum = format::checksum(packed, s.bytes);
-    good_[slot] = true;
-    if (++filled_ < header_.slots.size()) return;
-    // Every slot is written: the header last, then the whole file under its final name.
-    const std::vector<std::byte> header = format::encode(header_);
-    if (!write_all(header.data(), header.size(), 0)) return abandon();
-    ::close(fd_);
-    fd_ = -1;
-    const std::string final_path = (fs::path(folder_) / name_).string();
-    if (::rename(temporary_.c_str(), final_path.c_str()) != 0) ::unlink(temporary_.c_str());
-    temporary_.clear();
-    mode_ = Mode::kDone;
+    if (slot >= header_.slots.size() || good_[slot]) return;
+    if (mode_ == Mode::kDeferred) {
+      pending_[slot] = std::move(packed);
+      good_[slot] = true;
+      if (++filled_ < header_.slots.size()) return;
+      lock.unlock();
+      std::lock_guard registry(deferred_mutex());
+      deferred_stores().push_back(shared_from_this());
+      return;
+    }
+    if (mode_ != Mode::kWriting) return;
+    if (!write_slot(slot, packed.get())) return abandon();
+    if (++filled_ == header_.slots.size()) finish();
   }
 
+  // Deferred: writes the file if every slot was packed and no complete file is there yet; the
+  // folder is created only with create_folder. True when a file was written.
+  bool write_pending(bool create_folder) {
+    std::lock_guard lock(mutex_);
+    if (mode_ != Mode::kDeferred || filled_ < header_.slots.size()) return false;
+    mode_ = Mode::kDone;
+    const std::vector<std::shared_ptr<const void>> pending = std::move(pending_);
+    struct stat st {};
+    const std::string final_path = (fs::path(folder_) / name_).string();
+    if (::stat(final_path.c_str(), &st) == 0 &&
+        static_cast<std::uint64_t>(st.st_size) == header_.file_size)
+      return false;  // another process wrote it meanwhile
+    if (!create_temporary(create_folder)) return false;
+    for (std::size_t slot = 0; slot < pending.size(); ++slot) {
+      if (!write_slot(slot, pending[slot].get())) {
+        abandon();
+        return false;
+      }
+    }
+    return finish();
+  }
+
+  const std::string& folder() const { return folder_; }
+
  private:
-  enum class Mode { kUnopened, kReading, kWriting, kDone, kOff };
+  enum class Mode { kUnopened, kReading, kWriting, kDeferred, kDone, kOff };
 
   // First use: the final file if it is valid for these slots, else a new temporary one.
   void open_locked() {
@@ -90,7 +134,38 @@ class FileStore final : public kernels::PackedStore {
     format::lay_out(header_);
     if (header_.slots.empty()) return;
     if (map_final()) return;
-    create_temporary();
+    if (write_mode.load() == WriteMode::kDeferred) {
+      pending_.resize(header_.slots.size());
+      mode_ = Mode::kDeferred;
+      return;
+    }
+    create_temporary(/*create_folder=*/true);
+  }
+
+  // Writes one slot's packed bytes into the temporary file and records their checksum.
+  bool write_slot(std::size_t slot, const void* packed) {
+    format::Slot& s = header_.slots[slot];
+    if (!write_all(packed, s.bytes, s.offset)) return false;
+    s.checksum = format::checksum(packed, s.bytes);
+    good_[slot] = true;
+    return true;
+  }
+
+  // Every slot is written: the header last, then the whole file under its final name.
+  bool finish() {
+    const std::vector<std::byte> header = format::encode(header_);
+    if (!write_all(header.data(), header.size(), 0)) {
+      abandon();
+      return false;
+    }
+    ::close(fd_);
+    fd_ = -1;
+    const std::string final_path = (fs::path(folder_) / name_).string();
+    const bool renamed = ::rename(temporary_.c_str(), final_path.c_str()) == 0;
+    if (!renamed) ::unlink(temporary_.c_str());
+    temporary_.clear();
+    mode_ = Mode::kDone;
+    return renamed;
   }
 
   bool map_final() {
@@ -126,19 +201,26 @@ class FileStore final : public kernels::PackedStore {
   // A new file under a temporary name, written slot by slot as they are packed (plain writes
   // from the packed memory: no page of it is mapped, so this process's memory stays as without a
   // cache).
-  void create_temporary() {
+  bool create_temporary(bool create_folder) {
     static std::atomic<unsigned> counter{0};
     std::error_code ec;
-    fs::create_directories(folder_, ec);
+    if (create_folder) fs::create_directories(folder_, ec);
     const std::string path = (fs::path(folder_) / name_).string() + ".tmp." +
                              std::to_string(::getpid()) + "." + std::to_string(counter++);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return;
+    if (fd < 0) {
+      mode_ = Mode::kOff;
+      return false;
+    }
     fd_ = fd;
     temporary_ = path;
     mode_ = Mode::kWriting;
     // Its full size now (the padding after the last slot is never written).
-    if (::ftruncate(fd, static_cast<off_t>(header_.file_size)) != 0) abandon();
+    if (::ftruncate(fd, static_cast<off_t>(header_.file_size)) != 0) {
+      abandon();
+      return false;
+    }
+    return true;
   }
 
   bool write_all(const void* data, std::size_t bytes, std::uint64_t offset) {
@@ -176,10 +258,11 @@ class FileStore final : public kernels::PackedStore {
   format::Header header_;
   std::vector<bool> checked_, good_;  // per slot: checksum compared (reading); matches / written
   std::size_t filled_ = 0;
-  std::byte* map_ = nullptr;          // the final file, mapped for reading
-  std::pair<dev_t, ino_t> mapped_{};  // its identity
-  int fd_ = -1;                       // the file being written
-  std::string temporary_;             // its name, until renamed
+  std::vector<std::shared_ptr<const void>> pending_;  // deferred: the packed slots, kept alive
+  std::byte* map_ = nullptr;                          // the final file, mapped for reading
+  std::pair<dev_t, ino_t> mapped_{};                  // its identity
+  int fd_ = -1;                                       // the file being written
+  std::string temporary_;                             // its name, until renamed
 };
 
 }  // namespace
@@ -204,6 +287,81 @@ std::shared_ptr<kernels::PackedStore> open_store(const std::string& source,
   const std::optional<std::string> folder = util::prepared_cache_dir();
   if (!folder) return nullptr;
   return open_store_in(*folder, source, tower, precision);
+}
+
+void set_write_mode(WriteMode mode) { write_mode = mode; }
+
+namespace {
+
+std::vector<std::shared_ptr<FileStore>> take_deferred() {
+  std::lock_guard lock(deferred_mutex());
+  return std::exchange(deferred_stores(), {});
+}
+
+// Closes every descriptor from 3 up except those in `keep` (sorted).
+void close_all_but(const std::vector<int>& keep) {
+  unsigned first = 3;
+  for (const int fd : keep) {
+    if (static_cast<unsigned>(fd) > first) ::close_range(first, static_cast<unsigned>(fd) - 1, 0);
+    first = std::max(first, static_cast<unsigned>(fd) + 1);
+  }
+  ::close_range(first, UINT_MAX, 0);
+}
+
+}  // namespace
+
+std::size_t write_deferred() {
+  std::size_t written = 0;
+  for (const auto& store : take_deferred()) written += store->write_pending(true);
+  return written;
+}
+
+bool write_deferred_in_background() {
+  std::vector<std::shared_ptr<FileStore>> stores = take_deferred();
+  if (stores.empty()) return false;
+  // Per folder, the lock that makes one writer at a time (flock on the folder itself, taken here
+  // so that whoever waits for it after this process exits finds it held; the child inherits it).
+  // The parent creates the folders: the child never does (a folder removed meanwhile stays so).
+  std::map<std::string, int> locks;
+  for (const auto& store : stores) {
+    if (locks.count(store->folder())) continue;
+    std::error_code ec;
+    fs::create_directories(store->folder(), ec);
+    const int fd = ::open(store->folder().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);  // another writer is at work there: the next run writes ours
+      locks[store->folder()] = -1;
+    } else {
+      locks[store->folder()] = fd;
+    }
+  }
+  std::vector<int> held;
+  for (const auto& [folder, fd] : locks)
+    if (fd >= 0) held.push_back(fd);
+  const pid_t pid = held.empty() ? -1 : ::fork();
+  if (pid != 0) {
+    for (const int fd : held) ::close(fd);  // the child's copies keep the locks
+    if (pid < 0) {
+      std::lock_guard lock(deferred_mutex());  // nothing started: still deferred
+      deferred_stores().insert(deferred_stores().end(), stores.begin(), stores.end());
+    }
+    return pid > 0;
+  }
+  // The child: nothing of the caller's stays open (a shell's $(zeroshot ...) waits for its pipe
+  // to close), no signal from the terminal, the user's next command first.
+  ::setsid();
+  const int null = ::open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+  }
+  std::sort(held.begin(), held.end());
+  close_all_but(held);
+  ::setpriority(PRIO_PROCESS, 0, 10);
+  for (const auto& store : stores)
+    if (locks[store->folder()] >= 0) store->write_pending(/*create_folder=*/false);
+  ::_exit(0);
 }
 
 }  // namespace zeroshot::weights_cache

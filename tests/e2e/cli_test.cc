@@ -1,11 +1,15 @@
 // End-to-end tests of the zeroshot CLI binary: output formats, golden numbers, exit codes.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "conformance/reference.h"
 #include "e2e/run_cli.h"
@@ -187,6 +191,49 @@ TEST(Cli, HelpTeachesWithExamples) {
   auto r = run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("classify"), std::string::npos);
+}
+
+// The weights a command prepares are written after it exits, by a child that holds the cache
+// folder's lock while it writes; the next run maps them and prints the same scores. Where oneDNN
+// packs nothing (AVX2) no file is written, which is checked too.
+TEST(Cli, PreparedWeightsAreWrittenAfterTheCommandThenMapped) {
+  namespace fs = std::filesystem;
+  const fs::path cache = testing::make_temp_dir("zs_cli_prepared_");
+  const char* before = std::getenv("ZEROSHOT_PREPARED_CACHE");
+  const std::string saved = before ? before : "";
+  ::setenv("ZEROSHOT_PREPARED_CACHE", cache.c_str(), 1);
+  const std::vector<std::string> args = {
+      "classify", "--json", "--repo", kRepo, image_path("scene_640x480_q92.jpg"), "a dog", "a cat"};
+  const Result first = run(args);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  // The writer took the lock before the command exited; it is free once the files are there.
+  const int folder = ::open(cache.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(folder, 0);
+  bool free = false;
+  for (int i = 0; i < 3000 && !free; ++i) {
+    free = ::flock(folder, LOCK_EX | LOCK_NB) == 0;
+    if (!free) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::close(folder);
+  ASSERT_TRUE(free) << "the background writer still holds the cache folder after 30 s";
+  const Result ls = run({"cache", "ls", "--json"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  const json files = json::parse(ls.out)["prepared"]["files"];
+  EXPECT_TRUE(files.size() == 0 || files.size() == 2) << files.dump();
+  for (const auto& f : files) {
+    EXPECT_FALSE(f["temporary"].get<bool>()) << f.dump();
+    EXPECT_FALSE(f["stale"].get<bool>()) << f.dump();
+  }
+  const Result second = run(args);
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, first.out);
+  ::setenv("ZEROSHOT_PREPARED_CACHE", "off", 1);
+  EXPECT_EQ(run(args).out, first.out);
+  if (before)
+    ::setenv("ZEROSHOT_PREPARED_CACHE", saved.c_str(), 1);
+  else
+    ::unsetenv("ZEROSHOT_PREPARED_CACHE");
+  fs::remove_all(cache);
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 // filled with known bytes as packing would fill them, then read back by a second store as a
 // later process would. Damaged, truncated and foreign files, changed sources, unwritable folders
 // and concurrent writers must never give wrong bytes or throw.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -34,7 +37,10 @@ class StoreTest : public ::testing::Test {
     source_ = (root_ / "model.safetensors").string();
     write_source("weights v1");
   }
-  void TearDown() override { fs::remove_all(root_); }
+  void TearDown() override {
+    set_write_mode(WriteMode::kAsPacked);
+    fs::remove_all(root_);
+  }
 
   void write_source(const std::string& text) { std::ofstream(source_) << text; }
 
@@ -49,14 +55,15 @@ class StoreTest : public ::testing::Test {
 
   // Packs both slots with bytes derived from `seed` and hands them over, as a first use would.
   static void fill(kernels::PackedStore& s, int seed) {
-    for (std::size_t slot = 0; slot < 2; ++slot) s.keep(slot, packed(slot, seed).data());
+    for (std::size_t slot = 0; slot < 2; ++slot) s.keep(slot, packed(slot, seed));
   }
 
-  static std::vector<unsigned char> packed(std::size_t slot, int seed) {
-    std::vector<unsigned char> bytes(slot ? kBytes1 : kBytes0);
-    for (std::size_t i = 0; i < bytes.size(); ++i)
-      bytes[i] = static_cast<unsigned char>(i * 7 + slot + static_cast<std::size_t>(seed));
-    return bytes;
+  // One slot's packed bytes, owned as a model's packed weights are (the store may hold them).
+  static std::shared_ptr<const void> packed(std::size_t slot, int seed) {
+    auto bytes = std::make_shared<std::vector<unsigned char>>(slot ? kBytes1 : kBytes0);
+    for (std::size_t i = 0; i < bytes->size(); ++i)
+      (*bytes)[i] = static_cast<unsigned char>(i * 7 + slot + static_cast<std::size_t>(seed));
+    return {bytes, bytes->data()};
   }
 
   static bool holds(const void* p, std::size_t slot, int seed) {
@@ -93,7 +100,7 @@ TEST_F(StoreTest, WrittenOnceThenMappedByTheNextStore) {
   auto second = store();
   EXPECT_TRUE(holds(second->stored(0), 0, 1));
   EXPECT_TRUE(holds(second->stored(1), 1, 1));
-  second->keep(0, packed(0, 99).data());  // read, never rewritten
+  second->keep(0, packed(0, 99));  // read, never rewritten
   EXPECT_TRUE(holds(store()->stored(0), 0, 1));
 
   const auto entries = list(folder_);
@@ -109,7 +116,7 @@ TEST_F(StoreTest, WrittenOnceThenMappedByTheNextStore) {
 TEST_F(StoreTest, AnUnfinishedFileIsRemovedWithItsStore) {
   {
     auto s = store();
-    s->keep(0, packed(0, 1).data());  // slot 1 never packed (its tower half used)
+    s->keep(0, packed(0, 1));  // slot 1 never packed (its tower half used)
     ASSERT_EQ(files().size(), 1u);
     EXPECT_TRUE(list(folder_)[0].temporary);
     EXPECT_FALSE(list(folder_)[0].stale);  // its writer (this process) is alive
@@ -131,7 +138,7 @@ TEST_F(StoreTest, ADamagedSlotIsRefusedAndTheFileRemoved) {
   auto s = store();
   EXPECT_TRUE(holds(s->stored(0), 0, 2));  // the intact slot is still used
   EXPECT_EQ(s->stored(1), nullptr);        // the damaged one is packed in memory instead
-  s->keep(1, packed(1, 2).data());         // and not written back by this store
+  s->keep(1, packed(1, 2));                // and not written back by this store
   EXPECT_TRUE(files().empty());            // the next run writes the file anew
   fill(*store(), 3);
   EXPECT_TRUE(holds(store()->stored(1), 1, 3));
@@ -200,8 +207,52 @@ TEST_F(StoreTest, AnUnwritableFolderPacksInMemory) {
   ASSERT_NE(s, nullptr);
   s->add(kBytes0, "layout A");
   EXPECT_EQ(s->stored(0), nullptr);
-  s->keep(0, packed(0, 1).data());  // no error: the weights stay in memory
+  s->keep(0, packed(0, 1));  // no error: the weights stay in memory
   EXPECT_EQ(s->stored(0), nullptr);
+}
+
+TEST_F(StoreTest, DeferredTowersAreWrittenWhenAskedEvenAfterTheirStoreIsGone) {
+  set_write_mode(WriteMode::kDeferred);
+  fill(*store(), 10);  // the store is released here: what it was handed is kept for the write
+  {
+    auto half = open_store_in(folder_, source_, "vision", "f32");
+    half->add(kBytes0, "layout A");
+    half->add(kBytes1, "layout B");
+    half->keep(0, packed(0, 1));  // slot 1 never packed: never written
+  }
+  EXPECT_TRUE(files().empty());
+  EXPECT_EQ(write_deferred(), 1u);
+  set_write_mode(WriteMode::kAsPacked);
+  ASSERT_EQ(files().size(), 1u);
+  auto s = store();
+  EXPECT_TRUE(holds(s->stored(0), 0, 10));
+  EXPECT_TRUE(holds(s->stored(1), 1, 10));
+  EXPECT_EQ(write_deferred(), 0u);  // each written once
+}
+
+TEST_F(StoreTest, ABackgroundChildWritesDeferredTowersUnderTheFolderLock) {
+  set_write_mode(WriteMode::kDeferred);
+  fill(*store(), 11);
+  ASSERT_TRUE(write_deferred_in_background());
+  int status = -1;
+  ASSERT_GT(::waitpid(-1, &status, 0), 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  set_write_mode(WriteMode::kAsPacked);
+  ASSERT_EQ(files().size(), 1u);
+  EXPECT_TRUE(holds(store()->stored(1), 1, 11));
+
+  // Another writer holds the folder: no child, the tower stays deferred for a later call.
+  fs::remove_all(folder_);
+  set_write_mode(WriteMode::kDeferred);
+  fill(*store(), 12);
+  fs::create_directories(folder_);
+  const int other = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_EQ(::flock(other, LOCK_EX), 0);
+  EXPECT_FALSE(write_deferred_in_background());
+  ::close(other);
+  EXPECT_TRUE(files().empty());
+  EXPECT_EQ(write_deferred(), 1u);
+  EXPECT_TRUE(holds(store()->stored(0), 0, 12));
 }
 
 // Named for the TSan stage (scripts/sanitize.sh runs the *Concurrency* tests).
