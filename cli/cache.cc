@@ -64,8 +64,9 @@ void add_cache_command(CLI::App& app) {
 
 Prepared weights: on CPUs where oneDNN's fastest kernels take weights in a blocked layout
 (AVX-512), each model tower's weights are packed on first use and kept in a file that later runs
-map instead of packing again, so a one-shot classify starts faster. Folder:
-ZEROSHOT_PREPARED_CACHE, else $XDG_CACHE_HOME/zeroshot/prepared, else
+map instead of packing again, so a one-shot classify starts faster. A command does not wait for
+the file: a background process it leaves writes it after the command exits (serve writes it
+itself). Folder: ZEROSHOT_PREPARED_CACHE, else $XDG_CACHE_HOME/zeroshot/prepared, else
 ~/.cache/zeroshot/prepared; ZEROSHOT_PREPARED_CACHE=off turns it off. Any file may be deleted at
 any time; `zeroshot cache clear` deletes them all.)");
   auto json = std::make_shared<bool>(false);
