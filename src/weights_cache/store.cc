@@ -106,7 +106,7 @@ class FileStore final : public kernels::PackedStore,
     mode_ = Mode::kDone;
     const std::vector<std::shared_ptr<const void>> pending = std::move(pending_);
     struct stat st {};
-    const std::string final_path = (fs::path(folder_) / name_).string();
+    const std::string final_path = this->final_path();
     if (::stat(final_path.c_str(), &st) == 0 &&
         static_cast<std::uint64_t>(st.st_size) == header_.file_size)
       return false;  // another process wrote it meanwhile
@@ -125,7 +125,10 @@ class FileStore final : public kernels::PackedStore,
  private:
   enum class Mode { kUnopened, kReading, kWriting, kDeferred, kDone, kOff };
 
-  // First use: the final file if it is valid for these slots, else a new temporary one.
+  std::string final_path() const { return (fs::path(folder_) / name_).string(); }
+
+  // First use: the final file if it is valid for these slots, else (deferred) nothing yet, else
+  // a new temporary one.
   void open_locked() {
     if (mode_ != Mode::kUnopened) return;
     mode_ = Mode::kOff;
@@ -160,7 +163,7 @@ class FileStore final : public kernels::PackedStore,
     }
     ::close(fd_);
     fd_ = -1;
-    const std::string final_path = (fs::path(folder_) / name_).string();
+    const std::string final_path = this->final_path();
     const bool renamed = ::rename(temporary_.c_str(), final_path.c_str()) == 0;
     if (!renamed) ::unlink(temporary_.c_str());
     temporary_.clear();
@@ -169,8 +172,7 @@ class FileStore final : public kernels::PackedStore,
   }
 
   bool map_final() {
-    const std::string path = (fs::path(folder_) / name_).string();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(final_path().c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     struct stat st {};
     void* map = MAP_FAILED;
@@ -205,8 +207,8 @@ class FileStore final : public kernels::PackedStore,
     static std::atomic<unsigned> counter{0};
     std::error_code ec;
     if (create_folder) fs::create_directories(folder_, ec);
-    const std::string path = (fs::path(folder_) / name_).string() + ".tmp." +
-                             std::to_string(::getpid()) + "." + std::to_string(counter++);
+    const std::string path =
+        final_path() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
       mode_ = Mode::kOff;
@@ -245,7 +247,7 @@ class FileStore final : public kernels::PackedStore,
   }
 
   void remove_if_mapped() {
-    const std::string path = (fs::path(folder_) / name_).string();
+    const std::string path = final_path();
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && st.st_dev == mapped_.first && st.st_ino == mapped_.second)
       ::unlink(path.c_str());
